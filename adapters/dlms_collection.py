@@ -1,0 +1,57 @@
+"""The DLMS client behind the collection use case's ``LoadProfileSource`` port."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from datetime import datetime
+
+from adapters.dlms.client import MeterEndpoint, read_load_profile
+from adapters.dlms.hls import HlsKeys
+from adapters.dlms.invocation_counters import InMemoryInvocationCounters, InvocationCounterStore
+from application.collection import MeterAddress, ProfileInterval
+
+# The HES's own system title in ciphered sessions (8 octets: 3 manufacturer letters and
+# a serial); HES_SYSTEM_TITLE overrides it so that several HES hosts have their own.
+DEFAULT_HES_SYSTEM_TITLE = bytes.fromhex("4845530000000001")  # "HES" + 1
+
+
+class DlmsLoadProfileSource:
+    def __init__(
+        self,
+        timeout: float = 10.0,
+        system_title: bytes | None = None,
+        counters: InvocationCounterStore | None = None,
+    ) -> None:
+        self.timeout = timeout
+        configured = os.environ.get("HES_SYSTEM_TITLE")
+        self.system_title = system_title or (
+            bytes.fromhex(configured) if configured else DEFAULT_HES_SYSTEM_TITLE
+        )
+        # Last accepted invocation counters per meter title: a replayed answer is refused.
+        self.counters = counters or InMemoryInvocationCounters()
+
+    async def read_load_profile(
+        self, address: MeterAddress, start: datetime, end: datetime
+    ) -> Sequence[ProfileInterval]:
+        security = None
+        if address.security_profile == "hls-gmac":
+            if not (address.block_cipher_key and address.authentication_key):
+                raise ValueError("an HLS-GMAC meter needs its block cipher and authentication keys")
+            security = HlsKeys(
+                self.system_title, address.block_cipher_key, address.authentication_key
+            )
+        reading = await read_load_profile(
+            MeterEndpoint(
+                address.host,
+                address.port,
+                framing="hdlc" if address.framing == "hdlc" else "wrapper",
+            ),
+            start=start,
+            end=end,
+            password=address.password,
+            timeout=self.timeout,
+            security=security,
+            counters=self.counters,
+        )
+        return [ProfileInterval(row.timestamp, row.status, row.energy_wh) for row in reading.rows]

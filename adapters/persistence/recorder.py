@@ -1,0 +1,103 @@
+"""An application recorder that also indexes when each event was recorded.
+
+The library can load an aggregate at a version but not "as it was at time T". We keep
+``<app>_recorded_times (originator_id, originator_version, recorded_at_us)`` and write
+it in the same transaction as the events (a rolled-back save leaves no index rows, and
+no committed event lacks one), then map a time to the last version recorded by then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
+from eventsourcing_sqlalchemy.recorders import (
+    SQLAlchemyApplicationRecorder,
+    SQLAlchemyProcessRecorder,
+)
+from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, Table, func, select
+from sqlalchemy.orm import Session
+from sqlalchemy_utils.types.uuid import UUIDType
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_metadata = MetaData()
+_index_tables: dict[str, Table] = {}
+
+
+def to_microseconds(moment: datetime) -> int:
+    """Whole microseconds since the epoch: exact and comparable on every backend."""
+    if moment.tzinfo is None:
+        raise ValueError("recorded times must be timezone-aware")
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def _index_table(name: str) -> Table:
+    if name not in _index_tables:
+        _index_tables[name] = Table(
+            name,
+            _metadata,
+            Column("originator_id", UUIDType(), primary_key=True),
+            Column(
+                "originator_version",
+                BigInteger().with_variant(Integer(), "sqlite"),
+                primary_key=True,
+            ),
+            Column("recorded_at_us", BigInteger(), nullable=False),
+            Index(f"{name}_time_idx", "originator_id", "recorded_at_us"),
+        )
+    return _index_tables[name]
+
+
+class RecordedTimeIndexMixin:
+    """Writes and reads the recorded-time index beside an events table."""
+
+    datastore: SQLAlchemyDatastore
+    events_table_name: str
+    tables: list[Table]
+
+    def _init_index(self) -> None:
+        self.recorded_times = _index_table(
+            self.events_table_name.removesuffix("_events") + "_recorded_times"
+        )
+        self.tables.append(self.recorded_times)
+
+    def _insert_events(
+        self, session: Session, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        rows = [
+            {
+                "originator_id": oid,
+                "originator_version": version,
+                "recorded_at_us": to_microseconds(at),
+            }
+            for oid, version, at in kwargs.get("recorded_times", ())
+        ]
+        if rows:
+            session.execute(self.recorded_times.insert(), rows)
+        super()._insert_events(session, stored_events, **kwargs)  # type: ignore[misc]
+
+    def version_at(self, originator_id: UUID, recorded_at: datetime) -> int | None:
+        """The last version of the aggregate recorded at or before ``recorded_at``."""
+        table = self.recorded_times
+        query = select(func.max(table.c.originator_version)).where(
+            table.c.originator_id == originator_id,
+            table.c.recorded_at_us <= to_microseconds(recorded_at),
+        )
+        with self.datastore.transaction(commit=False) as session:
+            return session.execute(query).scalar()
+
+
+class IndexedApplicationRecorder(RecordedTimeIndexMixin, SQLAlchemyApplicationRecorder):
+    def __init__(self, datastore: SQLAlchemyDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        self._init_index()
+
+
+class IndexedProcessRecorder(RecordedTimeIndexMixin, SQLAlchemyProcessRecorder):
+    def __init__(self, datastore: SQLAlchemyDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        self._init_index()

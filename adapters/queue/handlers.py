@@ -1,0 +1,97 @@
+"""What each task type does: a registry of handlers, one per task type.
+
+A handler takes the claimed ``TaskRun`` and returns a small JSON-able result. It may
+run again for the same task (a worker killed mid-run, a re-delivered message), so its
+side effects must be idempotent: key them on ``run.idempotency_key`` (task + dispatch)
+or make them naturally so (re-reading a meter records only intervals not yet known).
+Raise ``PermanentTaskError`` when retrying cannot help; any other exception is an
+attempt that failed and is retried after the task type's back-off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from application.head_end import CommandNotAnswered, CommandRefused, MeterCommandPort
+from application.operations import TaskRun
+
+Handler = Callable[[TaskRun], Mapping[str, Any]]
+
+
+class PermanentTaskError(Exception):
+    """Retrying cannot help (unknown meter, unsupported request): the task fails now."""
+
+
+class NotImplementedYet(PermanentTaskError):
+    def __init__(self, task_type: str, detail: str = "") -> None:
+        super().__init__(f"no handler for {task_type}{detail} yet: the task cannot run")
+
+
+class TaskHandlers:
+    def __init__(self) -> None:
+        self._handlers: dict[str, Handler] = {}
+
+    def register(self, task_type: str, handler: Handler) -> None:
+        self._handlers[task_type] = handler
+
+    def run(self, run: TaskRun) -> dict[str, Any]:
+        handler = self._handlers.get(run.task_type)
+        if handler is None:
+            raise NotImplementedYet(run.task_type)
+        return dict(handler(run))
+
+
+def noop(run: TaskRun, stopping: threading.Event | None = None) -> dict[str, Any]:
+    """Does nothing (after ``sleep_seconds``); ``fail`` makes it fail always or once."""
+    seconds = float(run.parameters.get("sleep_seconds", 0))
+    if seconds:
+        (stopping or threading.Event()).wait(seconds)
+    failing = run.parameters.get("fail", "never")
+    if failing == "always" or (failing == "once" and run.attempt == 1):
+        raise RuntimeError(f"noop asked to fail (attempt {run.attempt})")
+    return {"slept_seconds": seconds}
+
+
+class MeterReads:
+    """``read_meter``: load profiles through the DLMS command port; others not yet."""
+
+    def __init__(self, command_port: MeterCommandPort, timeout: float = 300.0) -> None:
+        self.command_port = command_port
+        self.timeout = timeout
+
+    def __call__(self, run: TaskRun) -> dict[str, Any]:
+        what = run.parameters.get("what", "profile")
+        if what != "profile":
+            raise NotImplementedYet("read_meter", f" of {what}")
+        days = int(run.parameters.get("days", 1))
+        started = time.monotonic()
+        try:
+            result = asyncio.run(
+                asyncio.wait_for(
+                    self.command_port.execute(run.target, "read_now", {"days": days}),
+                    self.timeout,
+                )
+            )
+        except LookupError as error:  # the registry does not know the meter
+            raise PermanentTaskError(str(error)) from None
+        except (CommandRefused, CommandNotAnswered, TimeoutError) as error:
+            raise RuntimeError(str(error) or type(error).__name__) from None
+        return {**result, "seconds": round(time.monotonic() - started, 3)}
+
+
+def default_handlers(
+    command_port: MeterCommandPort | None = None,
+    purge_task_log: Callable[[], int] | None = None,
+) -> TaskHandlers:
+    """The handlers a worker runs; task types without one fail with NotImplementedYet."""
+    handlers = TaskHandlers()
+    handlers.register("noop", noop)
+    if command_port is not None:
+        handlers.register("read_meter", MeterReads(command_port))
+    if purge_task_log is not None:
+        handlers.register("purge_task_log", lambda run: {"purged": purge_task_log()})
+    return handlers

@@ -1,0 +1,48 @@
+"""What every HES application adds to the library's Application: as-of reads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol, TypeVar, cast
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.persistence import Recording
+
+T = TypeVar("T")
+
+
+class RecordedTimeIndex(Protocol):
+    def version_at(self, originator_id: UUID, recorded_at: datetime) -> int | None: ...
+
+
+class HesApplication(Application[UUID]):
+    """Records every event's own timestamp in an index saved with the events."""
+
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        events: list[Any] = list(processing_event.events)
+        processing_event.saved_kwargs["recorded_times"] = [
+            (event.originator_id, event.originator_version, event.timestamp) for event in events
+        ]
+        return super()._record(processing_event)
+
+    @property
+    def recorded_time_index(self) -> RecordedTimeIndex:
+        recorder: Any = self.recorder
+        return cast(RecordedTimeIndex, recorder)
+
+    def get_as_of(self, aggregate_id: UUID, recorded_at: datetime | None) -> Any:
+        """The aggregate as recorded at ``recorded_at`` (latest when None).
+
+        Raises AggregateNotFoundError when nothing of it was recorded by then.
+        """
+        if recorded_at is None:
+            return self.repository.get(aggregate_id)
+        version = self.recorded_time_index.version_at(aggregate_id, recorded_at)
+        if version is None:
+            raise AggregateNotFoundError(aggregate_id)
+        return self.repository.get(aggregate_id, version=version)
+
+    def history_of(self, aggregate_id: UUID) -> list[Any]:
+        """Every event of one aggregate in recorded order."""
+        return list(self.events.get(aggregate_id))

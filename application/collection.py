@@ -1,0 +1,158 @@
+"""Collection: read a meter's load profile and record it as interval blocks.
+
+The meter is reached through a ``LoadProfileSource`` port (the DLMS client adapter);
+secrets are revealed only in memory for the session. Values are scaled exactly
+(Decimal) by the channel's multiplier in force on each interval's day, then stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Protocol
+
+import numpy as np
+
+from application.readings import BlockOutcome, Readings
+from application.registry import Registry
+from application.vee_workflow import Delivery, VeeWorkflow
+from domain.channel import Channel
+from domain.provenance import Provenance
+
+COLLECTOR = Provenance(
+    actor="hes-collector", reason="load profile read", reason_code="READ", source="device"
+)
+
+
+@dataclass(frozen=True)
+class ProfileInterval:
+    """One load-profile entry: the interval's end as captured, status bits, energy."""
+
+    captured_at: datetime
+    status: int
+    energy_wh: Decimal
+
+
+@dataclass(frozen=True)
+class MeterAddress:
+    host: str
+    port: int
+    security_profile: str
+    password: str | None
+    framing: str = "wrapper"
+    block_cipher_key: bytes | None = None
+    authentication_key: bytes | None = None
+
+    def __repr__(self) -> str:  # never show the password or the keys
+        return f"MeterAddress({self.host}:{self.port}, {self.framing}, {self.security_profile})"
+
+
+class LoadProfileSource(Protocol):
+    async def read_load_profile(
+        self, address: MeterAddress, start: datetime, end: datetime
+    ) -> Sequence[ProfileInterval]: ...
+
+
+class Collection:
+    def __init__(
+        self,
+        registry: Registry,
+        readings: Readings,
+        source: LoadProfileSource,
+        workflow: VeeWorkflow | None = None,
+    ):
+        self.registry = registry
+        self.readings = readings
+        self.source = source
+        # With a workflow every delivery is validated and estimated before it is stored.
+        self.workflow = workflow
+
+    async def collect_load_profile(
+        self, serial: str, channel_key: str, start: datetime, end: datetime
+    ) -> BlockOutcome:
+        today = datetime.now(UTC).date()
+        meter = self.registry.get("meter", serial).attributes_on(today)
+        channel = self.registry.get("channel", channel_key)
+        settings = channel.attributes_on(today)
+        address = self.address_of(serial, meter, today)
+        rows = await self.source.read_load_profile(address, start, end)
+        step = timedelta(minutes=int(settings["interval_minutes"]))
+        outcome = BlockOutcome(intervals=0, recorded_days=0)
+        for run in _contiguous_runs(rows, step):
+            values = np.array([float(_scaled(row, channel, step)) for row in run], dtype=np.float64)
+            statuses = np.array([row.status & 0xFF for row in run], dtype=np.uint8)
+            # Load profiles stamp the end of each interval; channels index by its start.
+            first_start = run[0].captured_at - step
+            recorded = await asyncio.to_thread(
+                self._store,
+                channel_key,
+                int(settings["interval_minutes"]),
+                first_start,
+                values,
+                statuses,
+            )
+            outcome = BlockOutcome(
+                outcome.intervals + recorded.intervals,
+                outcome.recorded_days + recorded.recorded_days,
+            )
+        return outcome
+
+    def address_of(self, serial: str, meter: dict[str, object], on: date) -> MeterAddress:
+        """Where and how to reach the meter; its secrets are revealed for this session only."""
+        profile = str(meter.get("security_profile") or "none")
+        password = keys = None
+        if profile == "lls":
+            password = self.registry.meter_secret(serial, "lls_password", on)
+        if profile == "hls-gmac":
+            keys = [
+                bytes.fromhex(self.registry.meter_secret(serial, name, on) or "")
+                for name in ("block_cipher_key", "authentication_key")
+            ]
+        return MeterAddress(
+            host=str(meter.get("comm_address") or "127.0.0.1"),
+            port=int(str(meter.get("comm_port") or 4059)),
+            security_profile=profile,
+            password=password,
+            framing="hdlc" if meter.get("protocol") == "dlms-hdlc-tcp" else "wrapper",
+            block_cipher_key=keys[0] if keys else None,
+            authentication_key=keys[1] if keys else None,
+        )
+
+    def _store(
+        self,
+        channel_key: str,
+        interval_minutes: int,
+        start: datetime,
+        values: np.ndarray,
+        statuses: np.ndarray,
+    ) -> BlockOutcome:
+        if self.workflow is not None:
+            delivery = Delivery(channel_key, start, values, statuses)
+            return self.workflow.process(delivery, COLLECTOR).stored
+        return self.readings.record_block(
+            Channel.id_for(channel_key), interval_minutes, start, values, statuses, COLLECTOR
+        )
+
+
+def _scaled(row: ProfileInterval, channel: Channel, step: timedelta) -> Decimal:
+    day = (row.captured_at - step).date()
+    multiplier = Decimal(channel.attributes_on(day).get("multiplier") or "1")
+    return row.energy_wh / Decimal(1000) * multiplier
+
+
+def _contiguous_runs(
+    rows: Sequence[ProfileInterval], step: timedelta
+) -> list[list[ProfileInterval]]:
+    """Splits at gaps (a power failure leaves none of its intervals in the profile)."""
+    runs: list[list[ProfileInterval]] = []
+    for row in sorted(rows, key=lambda item: item.captured_at):
+        if runs and row.captured_at - runs[-1][-1].captured_at == step:
+            runs[-1].append(row)
+        elif runs and row.captured_at == runs[-1][-1].captured_at:
+            continue  # a repeated entry (clock set back) keeps the first reading
+        else:
+            runs.append([row])
+    return runs

@@ -1,0 +1,207 @@
+"""The VEE workflow: every delivery is validated, estimated and stored by itself.
+
+read -> validate (the channel's rule set in force on the data's day) -> estimate the
+missing and failed intervals (the estimation plan, then validated again) -> store the
+block, its findings and estimates in one transaction. What fails and cannot be
+estimated stays failed or missing, with the rule, the intervals and the suggestion, for
+a person (the exception queue is a read model of exactly that).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import numpy as np
+from eventsourcing.application import AggregateNotFoundError
+
+from application.block_validation import BlockEstimate, BlockValidation
+from application.readings import BlockOutcome, Readings
+from application.registry import Registry
+from domain.channel import Channel
+from domain.provenance import Provenance
+from domain.reading_quality import ReadingQuality
+from domain.vee.estimation import build_plan
+from domain.vee.estimation.plan import estimate_gaps, find_gaps, with_estimates
+from domain.vee.rule_set import DEFAULT_RULE_SET, RuleSetVersion
+from domain.vee.rules.validation import failed_slots, validate
+from domain.vee.series import (
+    EstimationMethod,
+    Finding,
+    IntervalSeries,
+    PowerOutage,
+    RegisterRead,
+    ValidationContext,
+)
+
+ESTIMATOR = Provenance(
+    actor="hes-vee", reason="automatic estimation", reason_code="VEE", source="system"
+)
+
+
+class ExternalPeriodSource(Protocol):
+    """Outage credits and curtailments reported by billing, by service point."""
+
+    def periods(
+        self, service_point_id: str, start: datetime, end: datetime
+    ) -> list[tuple[str, datetime, datetime]]: ...
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One block of intervals with what the meter said besides (registers, outages)."""
+
+    channel_key: str
+    start: datetime
+    values: np.ndarray
+    statuses: np.ndarray
+    registers: tuple[RegisterRead, ...] = ()
+    outages: tuple[PowerOutage, ...] = ()
+    disconnections: tuple[tuple[datetime, datetime | None], ...] = ()
+    clock_deviation_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    stored: BlockOutcome
+    validated: int
+    failed: int
+    estimated: int
+    for_a_person: int  # failed or missing intervals no method could estimate
+    findings: list[dict[str, Any]]
+
+
+class VeeWorkflow:
+    def __init__(
+        self,
+        registry: Registry,
+        readings: Readings,
+        *,
+        history_days: int = 28,
+        methods: Sequence[EstimationMethod] | None = None,
+        external_periods: ExternalPeriodSource | None = None,
+    ) -> None:
+        self.external_periods = external_periods
+        self.registry = registry
+        self.readings = readings
+        self.history_days = history_days
+        self.methods = list(methods) if methods is not None else build_plan()
+
+    def process(self, delivery: Delivery, provenance: Provenance) -> DeliveryOutcome:
+        start = delivery.start.astimezone(UTC)
+        channel: Channel = self.registry.get("channel", delivery.channel_key)
+        settings = channel.attributes_on(start.date())
+        interval = int(settings["interval_minutes"])
+        channel_id = Channel.id_for(delivery.channel_key)
+        values = np.asarray(delivery.values, dtype=np.float64)
+        statuses = np.asarray(delivery.statuses, dtype=np.uint8)
+        end = start + timedelta(minutes=interval) * len(values)
+        incoming = IntervalSeries(
+            start,
+            interval,
+            values,
+            statuses,
+            np.where(np.isnan(values), ReadingQuality.MISSING, ReadingQuality.RAW).astype(np.uint8),
+        )
+        history_start = start - timedelta(days=self.history_days)
+        context = ValidationContext(
+            series=incoming,
+            history=self.readings.series(channel_id, interval, history_start, start),
+            registers=delivery.registers,
+            outages=delivery.outages + self._credited_outages(settings, start, end),
+            disconnections=delivery.disconnections,
+            clock_deviation_seconds=delivery.clock_deviation_seconds,
+            previously_delivered=self.readings.series(channel_id, interval, start, end, raw=True),
+            unit=str(settings.get("unit") or "kWh"),
+        )
+        rules = self._rule_set(settings.get("rule_set"), start).build()
+        findings = validate(context, rules)
+        failing = failed_slots(context, findings)
+        qualities = np.where(
+            np.isnan(values), ReadingQuality.MISSING, ReadingQuality.VALIDATED
+        ).astype(np.uint8)
+        qualities[sorted(failing)] = ReadingQuality.FAILED
+        # Only intervals a rule points at (and missing ones) are estimated; a finding about
+        # the whole block (a failed sum check, say) leaves its values for a person.
+        to_estimate = qualities.copy()
+        to_estimate[sorted(failing - _pointed_at(findings))] = ReadingQuality.VALIDATED
+        judged = dataclasses.replace(
+            context, series=dataclasses.replace(incoming, qualities=to_estimate)
+        )
+        estimates = estimate_gaps(judged, find_gaps(judged.series), self.methods)
+        estimates = self._revalidated(judged, estimates, rules)
+        estimated = {slot for estimate in estimates for slot in estimate.slots}
+        validation = BlockValidation(
+            qualities=qualities,
+            findings=[_stored(finding) for finding in findings],
+            estimator=ESTIMATOR,
+            estimates=[BlockEstimate(e.slots, e.values, e.method) for e in estimates],
+        )
+        stored = self.readings.record_block(
+            channel_id, interval, start, values, statuses, provenance, validation=validation
+        )
+        unusable = set(np.flatnonzero(qualities != ReadingQuality.VALIDATED).tolist())
+        return DeliveryOutcome(
+            stored=stored,
+            validated=int(np.sum(qualities == ReadingQuality.VALIDATED)),
+            failed=len(failing),
+            estimated=len(estimated),
+            for_a_person=len(unusable - estimated),
+            findings=validation.findings,  # type: ignore[arg-type]
+        )
+
+    def _credited_outages(
+        self, settings: dict[str, Any], start: datetime, end: datetime
+    ) -> tuple[PowerOutage, ...]:
+        """Outages billing credited the customer for count as outages the meter saw."""
+        point = settings.get("service_point_id")
+        if self.external_periods is None or not point:
+            return ()
+        return tuple(
+            PowerOutage(first, last)
+            for kind, first, last in self.external_periods.periods(point, start, end)
+            if kind == "outage_credit"
+        )
+
+    def _rule_set(self, name: str | None, start: datetime) -> RuleSetVersion:
+        if not name:
+            return DEFAULT_RULE_SET
+        try:
+            rule_set = self.registry.get("validation_rule_set", name)
+        except LookupError:
+            return DEFAULT_RULE_SET
+        try:
+            version: RuleSetVersion = rule_set.version_on(start.date())
+        except AggregateNotFoundError:
+            return DEFAULT_RULE_SET
+        return version
+
+    @staticmethod
+    def _revalidated(
+        context: ValidationContext, estimates: list[Any], rules: list[Any]
+    ) -> list[Any]:
+        """Estimated data is validated again; an estimate that fails is not used."""
+        if not estimates:
+            return estimates
+        filled = dataclasses.replace(context, series=with_estimates(context.series, estimates))
+        failing = _pointed_at(validate(filled, rules))
+        return [e for e in estimates if not failing.intersection(e.slots)]
+
+
+def _pointed_at(findings: Sequence[Finding]) -> set[int]:
+    """Slots named by failing findings (not those concerning the whole block)."""
+    return {slot for f in findings if f.severity == "fail" for slot in f.slots}
+
+
+def _stored(finding: Finding) -> dict[str, Any]:
+    return {
+        "rule": finding.rule,
+        "severity": finding.severity,
+        "slots": list(finding.slots),
+        "message": finding.message,
+        "suggestion": finding.suggestion,
+        "detail": dict(finding.detail),
+    }

@@ -1,0 +1,80 @@
+"""High/low against historical usage: each complete UTC day's total against the mean
+daily total of the channel's history (its complete days only).
+
+Days with a missing interval are left to the gap rule: their total is not known. Without
+enough history there is nothing to compare with, and the rule stays silent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from domain.vee.rules.days import daily_grid
+from domain.vee.rules.slots import amount
+from domain.vee.series import Finding, Severity, ValidationContext
+
+
+@dataclass(frozen=True)
+class HistoricalUsageParams:
+    high_factor: float = 3.0  # a day above 3 x the average fires
+    low_factor: float = 0.2  # a day below 0.2 x the average fires
+    min_history_days: int = 7  # complete days of history needed to judge at all
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.low_factor <= self.high_factor:
+            raise ValueError("factors must satisfy 0 <= low_factor <= high_factor")
+        if self.min_history_days < 1:
+            raise ValueError("min_history_days must be 1 or more")
+
+
+@dataclass
+class HistoricalUsageCheck:
+    name = "historical_usage"
+    params: HistoricalUsageParams = field(default_factory=HistoricalUsageParams)
+    severity: Severity = "warn"
+
+    def check(self, context: ValidationContext) -> list[Finding]:
+        if context.history is None or len(context.history) == 0 or len(context.series) == 0:
+            return []
+        past = daily_grid(context.history)
+        known = past.complete
+        history_days = int(known.sum())
+        if history_days < self.params.min_history_days:
+            return []
+        average = float(past.totals[known].mean())
+        grid = daily_grid(context.series)
+        totals, complete = grid.totals, grid.complete
+        high = complete & (totals > self.params.high_factor * average)
+        low = complete & (totals < self.params.low_factor * average)
+        findings = []
+        for row in np.flatnonzero(high | low).tolist():
+            side, factor = ("above", self.params.high_factor)
+            if low[row]:
+                side, factor = ("below", self.params.low_factor)
+            total = float(totals[row])
+            findings.append(
+                Finding(
+                    rule=self.name,
+                    severity=self.severity,
+                    slots=grid.slots_of(row),
+                    message=(
+                        f"{grid.days[row]:%Y-%m-%d}: {amount(total, context.unit)} used, {side} "
+                        f"{factor:g} x the average of {amount(average, context.unit)} a day "
+                        f"over {history_days} days"
+                    ),
+                    suggestion=(
+                        "check for a change of occupancy, season or multiplier; "
+                        "accept the day if the customer confirms it"
+                    ),
+                    detail={
+                        "day": grid.days[row].isoformat(),
+                        "total": total,
+                        "average": average,
+                        "history_days": history_days,
+                        "side": side,
+                    },
+                )
+            )
+        return findings

@@ -1,0 +1,1 @@
+"""The ``hes`` command line (typer)."""

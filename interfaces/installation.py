@@ -1,0 +1,104 @@
+"""The composition root: one install's store, applications, key store and read models.
+
+Every entry point (web, CLI, demo, tests) opens an Installation instead of wiring
+applications itself, so they all agree on where data lives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import text
+
+from adapters.dlms.counter_store import SqlInvocationCounters
+from adapters.dlms_collection import DlmsLoadProfileSource
+from adapters.dlms_commands import DlmsCommandPort, FirmwareImages
+from adapters.persistence.factory import shared_datastore
+from adapters.persistence.store import StoreLocation, locate_store
+from adapters.secrets.master_key import load_master_key
+from adapters.secrets.vault import SqlSecretVault
+from adapters.security.passwords import Argon2PasswordHasher
+from application.collection import Collection
+from application.head_end import HeadEnd, MeterCommandPort
+from application.readings import Readings
+from application.registry import Registry
+from application.secrets import PasswordHasher
+from application.security import Security
+from application.vee_workflow import VeeWorkflow
+from projections.read_models import ReadModels
+
+
+@dataclass
+class Installation:
+    store: StoreLocation
+    registry: Registry
+    readings: Readings
+    security: Security
+    vault: SqlSecretVault
+    read_models: ReadModels
+    head_end: HeadEnd
+    collection: Collection
+    command_port: MeterCommandPort
+
+    @classmethod
+    def open(
+        cls,
+        data_dir: str | Path | None = None,
+        database_url: str | None = None,
+        *,
+        hasher: PasswordHasher | None = None,
+    ) -> Installation:
+        store = locate_store(data_dir, database_url)
+        env = store.application_env()
+        engine = shared_datastore(store.url).engine
+        vault = SqlSecretVault(engine, load_master_key(store.data_dir))  # type: ignore[arg-type]
+        registry = Registry(env=env)
+        registry.vault = vault
+        readings = Readings(env=env)
+        security = Security(env=env, hasher=hasher or Argon2PasswordHasher())
+        read_models = ReadModels(store, registry, readings, security)
+        head_end = HeadEnd(env=env, registry=registry)
+        # Counters survive restarts: a replayed answer stays refused after one.
+        counters = SqlInvocationCounters(engine)  # type: ignore[arg-type]
+        collection = Collection(
+            registry,
+            readings,
+            DlmsLoadProfileSource(counters=counters),
+            workflow=VeeWorkflow(registry, readings, external_periods=read_models.external_periods),
+        )
+
+        def channels_of_meter(serial: str) -> list[dict[str, object]]:
+            read_models.catch_up()
+            return read_models.directory.channels_of_meter(serial)
+
+        command_port = DlmsCommandPort(
+            collection,
+            channels_of_meter,
+            firmware_images=FirmwareImages(Path(store.data_dir) / "firmware"),
+        )
+        return cls(
+            store,
+            registry,
+            readings,
+            security,
+            vault,
+            read_models,
+            head_end,
+            collection,
+            command_port,
+        )
+
+    def is_reachable(self) -> bool:
+        engine = shared_datastore(self.store.url).engine
+        try:
+            with engine.connect() as connection:  # type: ignore[union-attr]
+                connection.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    def close(self) -> None:
+        self.read_models.stop()
+        for application in (self.registry, self.readings, self.security, self.head_end):
+            application.close()

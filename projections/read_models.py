@@ -1,0 +1,86 @@
+"""All read models of one install, fed by their runners from the applications.
+
+The views share the applications' datastore (``shared_datastore(store.url)``), so on
+PostgreSQL a batch's rows and tracking position commit in one transaction of the same
+connection pool, and on SQLite every writer shares one lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from eventsourcing.application import Application
+
+from adapters.persistence.factory import shared_datastore
+from adapters.persistence.store import StoreLocation
+from projections.audit_log import AuditLogProjection, AuditLogView
+from projections.external_periods import ExternalPeriodProjection, ExternalPeriodView
+from projections.interval_view import IntervalProjection, IntervalView
+from projections.meter_directory import MeterDirectoryProjection, MeterDirectoryView
+from projections.runner import PollingProjectionRunner, ReadModelView
+from projections.vee_exceptions import VeeExceptionProjection, VeeExceptionView
+
+
+class ReadModels:
+    """The audit log, the meter directory and the interval view, and their runners."""
+
+    def __init__(
+        self,
+        store: StoreLocation,
+        registry: Application[Any],
+        readings: Application[Any],
+        security: Application[Any] | None = None,
+        *,
+        batch_size: int = 500,
+        today: Callable[[], date] | None = None,
+    ) -> None:
+        datastore = shared_datastore(store.url)
+        self.audit = AuditLogView(datastore)
+        self.directory = (
+            MeterDirectoryView(datastore, today=today) if today else MeterDirectoryView(datastore)
+        )
+        self.intervals = IntervalView(datastore)
+        self.vee_exceptions = VeeExceptionView(datastore)
+        self.external_periods = ExternalPeriodView(datastore)
+        followed: list[tuple[Application[Any], Any]] = [
+            (registry, AuditLogProjection(self.audit)),
+            (registry, MeterDirectoryProjection(self.directory)),
+            (registry, ExternalPeriodProjection(self.external_periods, registry)),
+            (readings, IntervalProjection(self.intervals)),
+            (readings, VeeExceptionProjection(self.vee_exceptions)),
+        ]
+        if security is not None:
+            followed.append((security, AuditLogProjection(self.audit)))
+        self.runners = [
+            PollingProjectionRunner(upstream, projection, batch_size=batch_size, today=today)
+            for upstream, projection in followed
+        ]
+
+    @property
+    def views(self) -> list[ReadModelView]:
+        return [
+            self.audit,
+            self.directory,
+            self.intervals,
+            self.vee_exceptions,
+            self.external_periods,
+        ]
+
+    def catch_up(self) -> int:
+        """Processes everything recorded so far; returns how many notifications were read."""
+        return sum(runner.catch_up() for runner in self.runners)
+
+    def start(self, poll_interval: float = 0.2) -> None:
+        for runner in self.runners:
+            runner.start(poll_interval)
+
+    def stop(self) -> None:
+        for runner in self.runners:
+            runner.stop()
+
+    def reset_all(self) -> None:
+        """Empties every view; the next catch-up (or the running threads) rebuilds them."""
+        for view in self.views:
+            view.reset()
