@@ -16,17 +16,21 @@ from adapters.dlms_collection import DlmsLoadProfileSource
 from adapters.dlms_commands import DlmsCommandPort, FirmwareImages
 from adapters.persistence.factory import shared_datastore
 from adapters.persistence.store import StoreLocation, locate_store
+from adapters.queue.broker import DramatiqTaskQueue, QueueSettings
+from adapters.queue.task_loader import BulkTaskLoader
 from adapters.secrets.master_key import load_master_key
 from adapters.secrets.vault import SqlSecretVault
 from adapters.security.passwords import Argon2PasswordHasher
 from application.collection import Collection
 from application.head_end import HeadEnd, MeterCommandPort
+from application.operations import Operations
 from application.readings import Readings
 from application.registry import Registry
 from application.secrets import PasswordHasher
 from application.security import Security
 from application.vee_workflow import VeeWorkflow
 from projections.read_models import ReadModels
+from projections.task_monitor_projection import TaskMonitor
 
 
 @dataclass
@@ -40,6 +44,9 @@ class Installation:
     head_end: HeadEnd
     collection: Collection
     command_port: MeterCommandPort
+    operations: Operations
+    task_monitor: TaskMonitor
+    task_queue: DramatiqTaskQueue | None
 
     @classmethod
     def open(
@@ -48,7 +55,10 @@ class Installation:
         database_url: str | None = None,
         *,
         hasher: PasswordHasher | None = None,
+        queue: QueueSettings | None = None,
     ) -> Installation:
+        """``queue``: where tasks are sent (default: HES_REDIS_URL; without it, tasks
+        wait queued in the store until a worker's reconciler sends them)."""
         store = locate_store(data_dir, database_url)
         env = store.application_env()
         engine = shared_datastore(store.url).engine
@@ -77,6 +87,10 @@ class Installation:
             channels_of_meter,
             firmware_images=FirmwareImages(Path(store.data_dir) / "firmware"),
         )
+        queue = queue or QueueSettings.from_env()
+        task_queue = DramatiqTaskQueue(queue) if queue is not None else None
+        operations = Operations(env=env, task_queue=task_queue)
+        operations.task_loader = BulkTaskLoader(operations)
         return cls(
             store,
             registry,
@@ -87,6 +101,9 @@ class Installation:
             head_end,
             collection,
             command_port,
+            operations,
+            TaskMonitor(shared_datastore(store.url), operations),
+            task_queue,
         )
 
     def is_reachable(self) -> bool:
@@ -100,5 +117,14 @@ class Installation:
 
     def close(self) -> None:
         self.read_models.stop()
-        for application in (self.registry, self.readings, self.security, self.head_end):
+        self.task_monitor.stop()
+        for application in (
+            self.registry,
+            self.readings,
+            self.security,
+            self.head_end,
+            self.operations,
+        ):
             application.close()
+        if self.task_queue is not None:
+            self.task_queue.close()

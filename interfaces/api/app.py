@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from interfaces.api.command_routes import command_router
 from interfaces.api.cycle_routes import cycle_router
 from interfaces.api.errors import install_error_handlers
+from interfaces.api.operations_routes import operations_router
 from interfaces.api.reading_routes import reading_router
 from interfaces.api.registry_routes import registry_router
 from interfaces.installation import Installation
@@ -27,6 +28,7 @@ def create_app(installation: Installation, *, with_pages: bool = True) -> FastAP
     app.include_router(reading_router())
     app.include_router(command_router())
     app.include_router(cycle_router())
+    app.include_router(operations_router())
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> Any:

@@ -10,6 +10,8 @@ from typing import Annotated
 import typer
 
 from interfaces.cli.commands import command as send_command
+from interfaces.cli.operations import servers_app, tasks_app
+from interfaces.cli.operations import worker as worker_command
 from interfaces.cli.options import DatabaseUrl, DataDir
 from interfaces.cli.push_listener import push_listener
 from interfaces.cli.scheduling import scheduling_app
@@ -24,6 +26,9 @@ app.command("command")(send_command)
 app.add_typer(scheduling_app)
 app.command("push-listener")(push_listener)
 app.command("simulate")(simulate)
+app.command("worker")(worker_command)
+app.add_typer(tasks_app, name="tasks")
+app.add_typer(servers_app, name="servers")
 
 
 def _cli_provenance(reason: str):  # type: ignore[no-untyped-def]
@@ -71,6 +76,7 @@ def web(
 
     installation = Installation.open(data_dir, database_url)
     installation.read_models.start()
+    installation.task_monitor.start()
     try:
         uvicorn.run(create_app(installation), host=host, port=port, log_level="info")
     except KeyboardInterrupt:

@@ -9,15 +9,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from adapters.persistence.factory import shared_datastore
 from adapters.persistence.store import StoreLocation
 from adapters.security.passwords import Argon2PasswordHasher
-from application.operations import Operations
 from domain.provenance import Provenance
 from interfaces.api.app import create_app
-from interfaces.api.operations_routes import operations_router
 from interfaces.installation import Installation
-from projections.task_monitor_projection import TaskMonitor
 
 SETUP = Provenance("test", "set-up", "system")
 LATER = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
@@ -28,23 +24,15 @@ def installation(sqlite_store: StoreLocation) -> Iterator[Installation]:
     found = Installation.open(
         sqlite_store.data_dir, sqlite_store.url, hasher=Argon2PasswordHasher.cheap_for_tests()
     )
-    if getattr(found, "operations", None) is None:  # until the Installation opens them
-        operations = Operations(env=sqlite_store.application_env())
-        found.operations = operations  # type: ignore[attr-defined]
-        found.task_monitor = TaskMonitor(shared_datastore(sqlite_store.url), operations)  # type: ignore[attr-defined]
     for name, role in (("olga", "operator"), ("audrey", "auditor"), ("ada", "administrator")):
         found.security.enrol(name, f"{role}-password-1", [role], SETUP)
-    found.operations.server_started("srv-a", "srv-a:1", "host-a", 10)  # type: ignore[attr-defined]
+    found.operations.server_started("srv-a", "srv-a:1", "host-a", 10)
     yield found
-    found.operations.close()  # type: ignore[attr-defined]
     found.close()
 
 
 def app_of(installation: Installation) -> FastAPI:
-    app = create_app(installation, with_pages=False)
-    if not any(getattr(route, "path", "") == "/api/v1/tasks" for route in app.routes):
-        app.include_router(operations_router())
-    return app
+    return create_app(installation, with_pages=False)
 
 
 def client_for(installation: Installation, user: str) -> TestClient:
