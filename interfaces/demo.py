@@ -7,19 +7,16 @@ one on every start), and re-read intervals that match what is recorded record no
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
-import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from adapters.dlms.hls import HlsKeys
 from adapters.dlms.simulator import FleetThread, SimulatedMeterConfig
-from application.collection import Collection
-from application.errors import UnknownAggregate
 from domain.provenance import Provenance
+from interfaces.demo_cycle import CYCLE, DemoCollection, demo_queue, register_cycle
 from interfaces.installation import Installation
 
 SETUP = Provenance(actor="hes-demo", reason="demo fleet set-up", source="system")
@@ -27,7 +24,6 @@ SETUP = Provenance(actor="hes-demo", reason="demo fleet set-up", source="system"
 TEMPLATE = "demo-dlms-hls"
 LOAD_SHAPES = ("h25", "g25", "l25")
 FIRST_READ_DAYS = 2
-READ_EVERY = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -174,49 +170,6 @@ def simulator_configs(
     return configs
 
 
-async def read_fleet(collection: Collection, fleet: list[DemoMeter], since: datetime) -> int:
-    """Reads every meter concurrently; a failing meter is reported, not fatal."""
-    now = datetime.now(UTC)
-
-    async def read_one(meter: DemoMeter) -> int:
-        try:
-            outcome = await collection.collect_load_profile(
-                meter.serial, meter.channel_key, since, now
-            )
-        except (OSError, UnknownAggregate, Exception) as error:
-            print(f"  {meter.serial}: read failed: {type(error).__name__}: {error}")
-            return 0
-        return outcome.intervals
-
-    results = await asyncio.gather(*(read_one(meter) for meter in fleet))
-    return sum(results)
-
-
-class Collector(threading.Thread):
-    """Reads the fleet once now, then every minute, until stopped."""
-
-    def __init__(self, installation: Installation, fleet: list[DemoMeter]) -> None:
-        super().__init__(name="demo-collector", daemon=True)
-        # The installation's collection validates and estimates every delivery (VEE).
-        self.collection = installation.collection
-        self.fleet = fleet
-        self.stopping = threading.Event()
-        self.first_pass_done = threading.Event()
-
-    def run(self) -> None:
-        since = datetime.now(UTC) - timedelta(days=FIRST_READ_DAYS)
-        while not self.stopping.is_set():
-            recorded = asyncio.run(read_fleet(self.collection, self.fleet, since))
-            print(f"collector: read {len(self.fleet)} meters, {recorded} new intervals")
-            self.first_pass_done.set()
-            since = datetime.now(UTC) - timedelta(hours=2)
-            self.stopping.wait(READ_EVERY.total_seconds())
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.join(timeout=30)
-
-
 def run_demo(
     *,
     meters: int,
@@ -230,27 +183,33 @@ def run_demo(
 
     from interfaces.api.app import create_app
 
-    installation = Installation.open(data_dir, database_url)
+    queue = demo_queue()
+    installation = Installation.open(data_dir, database_url, queue=queue)
     fleet = demo_fleet(meters, meter_base_port)
     since = (datetime.now(UTC) - timedelta(days=FIRST_READ_DAYS)).date()
     password = ensure_administrator(installation)
     register_fleet(installation, fleet, since)
+    register_cycle(installation, TEMPLATE, since, SETUP)
     simulators = FleetThread(simulator_configs(installation, fleet))
     simulators.start()
-    collector = Collector(installation, fleet)
-    collector.start()
     installation.read_models.start()
+    installation.task_monitor.start()
+    collection = DemoCollection(installation, queue, FIRST_READ_DAYS)
+    collection.start()
     print(f"HES demo: {meters} simulated DLMS meters on 127.0.0.1:{fleet[0].port}-{fleet[-1].port}")
     print(f"data: {installation.store.url}")
     print(f"web UI and API: http://{host}:{port}/  (login: admin / {password})")
     print(f"API token: hes token create --user admin --data-dir {installation.store.data_dir}")
     try:
+        read, recorded = collection.read_all_now([meter.serial for meter in fleet])
+        print(f"collector: read {read} of {len(fleet)} meters, {recorded} new intervals")
+        print(f"cycle {CYCLE} reads every meter each quarter hour (tasks: /api/v1/tasks)")
         uvicorn.run(create_app(installation), host=host, port=port, log_level="warning")
     except KeyboardInterrupt:
         # uvicorn re-raises the Ctrl-C it shut down on; the shutdown itself was clean.
         pass
     finally:
-        collector.stop()
+        collection.stop()
         simulators.stop()
         installation.close()
         print("HES demo stopped; data kept in", installation.store.data_dir)

@@ -122,6 +122,13 @@ def test_the_demo_serves_meters_read_over_dlms_and_restarts_without_loss_or_dupl
         meters = httpx.get(f"{url}/api/v1/meters", headers=headers).json()
         assert meters["total"] == METERS
         assert httpx.get(f"{url}/meters", follow_redirects=False).status_code in (302, 303)
+        # The reads ran as tasks on the demo's processing server, seen by the task monitor.
+        statistics = httpx.get(f"{url}/api/v1/tasks/statistics", headers=headers).json()
+        assert statistics["by_task_type"]["read_meter"]["succeeded"] == METERS
+        tasks = httpx.get(f"{url}/api/v1/tasks", headers=headers).json()["tasks"]
+        assert {task["running_on"] for task in tasks} == {"demo"}
+        cycles = httpx.get(f"{url}/api/v1/cycles", headers=headers).json()["cycles"]
+        assert [cycle["cycle_key"] for cycle in cycles] == ["DEMO-READ"]
     first = event_counts(store)
     assert first["readings_events"] >= METERS  # at least a block per meter
 
