@@ -7,6 +7,7 @@ one on every start), and re-read intervals that match what is recorded record no
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from dataclasses import dataclass
@@ -183,6 +184,9 @@ def run_demo(
 
     from interfaces.api.app import create_app
 
+    # The scheduler says when it fires the cycle; the rest stays quiet unless it fails.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("hes.scheduler").setLevel(logging.INFO)
     queue = demo_queue()
     installation = Installation.open(data_dir, database_url, queue=queue)
     fleet = demo_fleet(meters, meter_base_port)
