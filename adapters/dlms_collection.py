@@ -7,8 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from adapters.dlms.client import MeterEndpoint, read_load_profile
+from adapters.dlms.frame_capture import FrameRecorder
 from adapters.dlms.hls import HlsKeys
 from adapters.dlms.invocation_counters import InMemoryInvocationCounters, InvocationCounterStore
+from adapters.dlms.session_gate import SessionGate
 from application.collection import MeterAddress, ProfileInterval
 
 # The HES's own system title in ciphered sessions (8 octets: 3 manufacturer letters and
@@ -22,8 +24,14 @@ class DlmsLoadProfileSource:
         timeout: float = 10.0,
         system_title: bytes | None = None,
         counters: InvocationCounterStore | None = None,
+        frame_recorder: FrameRecorder | None = None,
+        gate: SessionGate | None = None,
     ) -> None:
         self.timeout = timeout
+        # Session limits, deadline and communication log (adapters.dlms.session_gate).
+        self.gate = gate or SessionGate()
+        # Raw frames of every session are kept when a recorder is given (adapters.raw_frames).
+        self.frame_recorder = frame_recorder
         configured = os.environ.get("HES_SYSTEM_TITLE")
         self.system_title = system_title or (
             bytes.fromhex(configured) if configured else DEFAULT_HES_SYSTEM_TITLE
@@ -41,17 +49,21 @@ class DlmsLoadProfileSource:
             security = HlsKeys(
                 self.system_title, address.block_cipher_key, address.authentication_key
             )
-        reading = await read_load_profile(
-            MeterEndpoint(
-                address.host,
-                address.port,
-                framing="hdlc" if address.framing == "hdlc" else "wrapper",
-            ),
-            start=start,
-            end=end,
-            password=address.password,
-            timeout=self.timeout,
-            security=security,
-            counters=self.counters,
-        )
+        serial = address.serial or f"{address.host}:{address.port}"
+        async with self.gate.attempt(serial, "read_profile") as attempt:
+            reading = await read_load_profile(
+                MeterEndpoint(
+                    address.host,
+                    address.port,
+                    framing="hdlc" if address.framing == "hdlc" else "wrapper",
+                ),
+                start=start,
+                end=end,
+                password=address.password,
+                timeout=self.timeout,
+                security=security,
+                counters=self.counters,
+                frame_recorder=attempt.frame_recorder(self.frame_recorder),
+                meter_serial=address.serial,
+            )
         return [ProfileInterval(row.timestamp, row.status, row.energy_wh) for row in reading.rows]

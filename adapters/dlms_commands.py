@@ -14,6 +14,7 @@ import hashlib
 import os
 import re
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,13 +37,17 @@ from adapters.dlms.errors import (
     AccessRefused,
     AssociationRejected,
     DlmsError,
+    FrameError,
     MeterTimeout,
     MeterUnreachable,
 )
 from adapters.dlms.firmware_upgrade import transfer_image
+from adapters.dlms.frame_capture import FrameRecorder
 from adapters.dlms.hls import HlsKeys
 from adapters.dlms.invocation_counters import InMemoryInvocationCounters, InvocationCounterStore
 from adapters.dlms.session import CosemSession, MeterEndpoint
+from adapters.dlms.session_gate import GatedSession, SessionGate
+from adapters.dlms.session_limits import SessionLimitBusy
 from adapters.dlms.typed_data import (
     DateTime,
     DoubleLongUnsigned,
@@ -52,8 +57,10 @@ from adapters.dlms.typed_data import (
     TypedValue,
 )
 from adapters.dlms_collection import DEFAULT_HES_SYSTEM_TITLE
+from adapters.dlms_key_change import change_keys
+from adapters.dlms_reads import events, registers, thresholds
 from application.collection import Collection
-from application.head_end import CommandNotAnswered, CommandRefused
+from application.head_end import CommandNotAnswered, CommandRefused, MeterNotReached
 from domain.provenance import Provenance
 
 # The energy column of the load profile that metered channels are fed from.
@@ -66,6 +73,10 @@ _CONTROL_STATES = {0: "disconnected", 1: "connected", 2: "ready_for_reconnection
 # Not in the COSEM model of disconnect control (class 70) nor limiter (class 71): meters
 # keep such parameters in manufacturer-specific objects, which this HES does not know.
 _NOT_IN_OBJECT_MODEL = ("set_auto_reconnect", "set_lockout_period")
+# The command a session is opened for: its purpose in the communication log.
+_COMMAND: ContextVar[str] = ContextVar("dlms_command", default="command")
+# An image transfer may take long on a slow link: only its I/O timeouts bound it.
+_NO_SESSION_DEADLINE = ("firmware_upgrade",)
 
 
 class FirmwareImages:
@@ -94,8 +105,12 @@ class DlmsCommandPort:
         *,
         firmware_images: FirmwareImages | None = None,
         timeout: float = 10.0,
+        frame_recorder: FrameRecorder | None = None,
+        gate: SessionGate | None = None,
     ) -> None:
         self.collection = collection
+        # Raw frames of every command session are kept when a recorder is given.
+        self.frame_recorder = frame_recorder
         # The meter directory (a read model) knows which channels a meter feeds.
         self.channels_of_meter = channels_of_meter
         # Without an explicit store, HES_FIRMWARE_DIR names the image directory.
@@ -110,6 +125,8 @@ class DlmsCommandPort:
         self.system_title: bytes = getattr(source, "system_title", DEFAULT_HES_SYSTEM_TITLE)
         counters = getattr(source, "counters", None)
         self.counters: InvocationCounterStore = counters or InMemoryInvocationCounters()
+        # ... and the reads' session limits and communication log.
+        self.gate: SessionGate = gate or getattr(source, "gate", None) or SessionGate()
 
     async def execute(
         self, serial: str, command_type: str, parameters: Mapping[str, Any]
@@ -122,12 +139,17 @@ class DlmsCommandPort:
         handler = getattr(self, f"_{command_type}", None)
         if handler is None:
             raise CommandRefused(f"{command_type} is not supported over DLMS yet")
+        purpose = _COMMAND.set(command_type)
         try:
             result: dict[str, Any] = await handler(serial, parameters)
         except MeterTimeout as error:
             raise CommandNotAnswered(str(error)) from None
+        except SessionLimitBusy as error:
+            raise MeterNotReached(str(error)) from None
         except MeterUnreachable as error:
-            raise CommandRefused(f"meter unreachable: {error}") from None
+            raise MeterNotReached(f"meter unreachable: {error}") from None
+        except FrameError as error:
+            raise MeterNotReached(f"garbled answer: {error}") from None
         except AssociationRejected as error:
             raise CommandRefused(f"association rejected: {error}") from None
         except AccessRefused as error:
@@ -135,11 +157,14 @@ class DlmsCommandPort:
         except DlmsError as error:
             raise CommandRefused(str(error)) from None
         except OSError as error:
-            raise CommandRefused(f"meter unreachable: {error.strerror or error}") from None
+            raise MeterNotReached(f"meter unreachable: {error.strerror or error}") from None
+        finally:
+            _COMMAND.reset(purpose)
         return result
 
-    def session(self, serial: str) -> CosemSession:
-        """A management association with the meter, with the secrets of today."""
+    def session(self, serial: str) -> GatedSession:
+        """A management association with the meter, with the secrets of today, opened
+        through the session gate (limits, deadline, communication log)."""
         today = datetime.now(UTC).date()
         meter = self.collection.registry.get("meter", serial).attributes_on(today)
         address = self.collection.address_of(serial, meter, today)
@@ -152,12 +177,27 @@ class DlmsCommandPort:
             )
         elif not address.password:
             raise CommandRefused(f"meter {serial} has no management secret: commands need one")
-        return CosemSession(
-            MeterEndpoint(address.host, address.port, framing=address.framing),  # type: ignore[arg-type]
-            password=address.password if security is None else None,
-            timeout=self.timeout,
-            security=security,
-            counters=self.counters,
+        endpoint = MeterEndpoint(address.host, address.port, framing=address.framing)  # type: ignore[arg-type]
+
+        def open_session(recorder: FrameRecorder) -> CosemSession:
+            return CosemSession(
+                endpoint,
+                password=address.password if security is None else None,
+                timeout=self.timeout,
+                security=security,
+                counters=self.counters,
+                frame_recorder=recorder,
+                meter_serial=serial,
+            )
+
+        purpose = _COMMAND.get()
+        return GatedSession(
+            self.gate,
+            serial,
+            purpose,
+            open_session,
+            frame_recorder=self.frame_recorder,
+            deadline=None if purpose in _NO_SESSION_DEADLINE else self.gate.default_deadline,
         )
 
     # --- reads ---------------------------------------------------------------------------
@@ -170,6 +210,14 @@ class DlmsCommandPort:
             outcome = await self.collection.collect_load_profile(serial, channel_key, start, end)
             recorded += outcome.intervals
         return {"new_intervals": recorded, "from": start.isoformat(), "to": end.isoformat()}
+
+    async def _read_registers(self, serial: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
+        async with self.session(serial) as session:
+            return await registers(session, parameters, datetime.now(UTC))
+
+    async def _read_events(self, serial: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
+        async with self.session(serial) as session:
+            return await events(session, parameters, datetime.now(UTC))
 
     def _channels_of(self, serial: str) -> list[str]:
         keys = [
@@ -332,7 +380,14 @@ class DlmsCommandPort:
             await session.set(target, attribute, value)
             return await session.get(target, attribute)
 
+    async def _set_thresholds(self, serial: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
+        async with self.session(serial) as session:
+            return await thresholds(session, parameters)
+
     # --- secrets ---------------------------------------------------------------------------
+
+    async def _change_keys(self, serial: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
+        return await change_keys(self, serial, parameters)
 
     async def _change_password(self, serial: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
         """Installs the LLS password sealed under `secret_ref` on the meter (association
@@ -347,14 +402,25 @@ class DlmsCommandPort:
             new_password = vault.reveal(reference)
         except LookupError:
             raise CommandRefused(f"no sealed secret {reference}") from None
-        session = self.session(serial)
-        if session.client_address != obis.MANAGEMENT_CLIENT or self._is_hls(serial):
+        gated = self.session(serial)  # refuses a meter without a management secret
+        if self._is_hls(serial):
             raise CommandRefused("change_password applies to LLS meters only")
         association = GXDLMSAssociationLogicalName(obis.CURRENT_ASSOCIATION)
-        async with session:
+        async with gated as session:
+            if session.client_address != obis.MANAGEMENT_CLIENT:
+                raise CommandRefused("change_password applies to LLS meters only")
             await session.set(association, 7, OctetString(new_password.encode("utf-8")))
         endpoint = session.endpoint
-        async with CosemSession(endpoint, password=new_password, timeout=self.timeout):
+        async with (
+            self.gate.attempt(serial, "change_password") as attempt,
+            CosemSession(
+                endpoint,
+                password=new_password,
+                timeout=self.timeout,
+                frame_recorder=attempt.frame_recorder(self.frame_recorder),
+                meter_serial=serial,
+            ),
+        ):
             pass  # the meter accepts the new password
         today = datetime.now(UTC).date()
         meter = registry.get("meter", serial).attributes_on(today)

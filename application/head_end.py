@@ -29,6 +29,11 @@ class CommandRefused(Exception):
     """The meter answered and refused, or could not be reached at all."""
 
 
+class MeterNotReached(CommandRefused):
+    """No session came about (no connection, a dropped one, a garbled answer, no free
+    session slot): nothing was refused, and trying again later may well succeed."""
+
+
 class CommandNotAnswered(Exception):
     """The meter did not answer in time; whether it acted is unknown."""
 

@@ -22,6 +22,7 @@ from eventsourcing.persistence import IntegrityError
 from application.base import HesApplication
 from domain.provenance import Provenance
 from domain.task import Task
+from domain.task_types import priority_of_queue
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -127,7 +128,10 @@ class TaskRecording(HesApplication):
     def _send(self, recorded: list[Pending]) -> None:
         """Sends a message for each task the recorded events queued (after the commit)."""
         messages = [
-            QueuedTask(task.id, event.dispatch, event.queue_name, task.priority)
+            # A retry's queue is a class below the task type's: its actor is, too.
+            QueuedTask(
+                task.id, event.dispatch, event.queue_name, priority_of_queue(event.queue_name)
+            )
             for task, events in recorded
             for event in events
             if isinstance(event, Task.Queued | Task.ScheduledAndQueued)

@@ -320,10 +320,11 @@ class Task(Aggregate):
         )
 
     def queue(self, provenance: Provenance) -> int:
-        """Puts the task on its queue with a new dispatch number (also re-queues one)."""
+        """Puts the task on its queue with a new dispatch number (also re-queues one);
+        after a first attempt, on the queue of retries, a priority class lower."""
         self._expect(("scheduled", "error", "queued"), "queue")
         dispatch = self.dispatches + 1
-        name = task_type_named(self.task_type).queue_name(self.server)
+        name = task_type_named(self.task_type).queue_name(self.server, retry=self.attempts > 0)
         self.trigger_event(
             self.Queued, dispatch=dispatch, queue_name=name, **provenance.as_event_fields()
         )

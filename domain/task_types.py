@@ -6,18 +6,34 @@ bulk backlog in the same queue would hold urgent work back). A queue carries one
 type of one class (``critical.command``) so that a thread group of a processing server
 can take exactly the task types it accepts; a task pinned to a server travels on that
 server's own queue (``critical.command@srv-a``).
+
+A retry travels one class lower than the type's own (``normal.read_meter`` first,
+``bulk.read_meter`` for every retry; bulk stays bulk): a meter that failed once must
+not hold back first attempts of others, and a thread group taking a task type consumes
+both of its queues.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 # Most urgent first. The rank orders messages inside one worker, too.
 PRIORITY_CLASSES = ("critical", "high", "normal", "bulk")
 PRIORITY_RANK = {name: rank * 10 for rank, name in enumerate(PRIORITY_CLASSES)}
+
+
+def lowered(priority: str) -> str:
+    """The class one below ``priority`` (the lowest stays where it is)."""
+    rank = PRIORITY_CLASSES.index(priority)
+    return PRIORITY_CLASSES[min(rank + 1, len(PRIORITY_CLASSES) - 1)]
+
+
+def priority_of_queue(queue_name: str) -> str:
+    """The priority class a queue belongs to: ``bulk`` for ``bulk.read_meter@srv-a``."""
+    return queue_name.split(".", 1)[0]
 
 
 class InvalidTaskParameters(ValueError):
@@ -80,9 +96,18 @@ class TaskType:
         if self.priority not in PRIORITY_CLASSES:
             raise ValueError(f"priority must be one of {', '.join(PRIORITY_CLASSES)}")
 
-    def queue_name(self, server: str | None = None) -> str:
-        base = f"{self.priority}.{self.name}"
+    @property
+    def retry_priority(self) -> str:
+        return lowered(self.priority)
+
+    def queue_name(self, server: str | None = None, *, retry: bool = False) -> str:
+        """The queue of a first attempt, or with ``retry`` of a later one (a class lower)."""
+        base = f"{self.retry_priority if retry else self.priority}.{self.name}"
         return f"{base}@{server}" if server else base
+
+    def queue_names(self, server: str | None = None) -> list[str]:
+        """Its queues: first attempts, then retries (one queue when they coincide)."""
+        return list(dict.fromkeys((self.queue_name(server), self.queue_name(server, retry=True))))
 
     def checked(self, parameters: Mapping[str, Any]) -> dict[str, Any]:
         problems: dict[str, str] = {}
@@ -102,7 +127,17 @@ class TaskType:
         return dict(parameters)
 
 
+def _instant(value: Any) -> Any:
+    try:
+        datetime.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError("must be an ISO date-time") from None
+    return value
+
+
 _READ = {"what": _one_of("profile", "registers", "events"), "days": _whole_number(1, 62)}
+# The period a step of the workflow chain looks at (else what its cycle's read covered).
+_PERIOD = {"start": _instant, "end": _instant, "days": _whole_number(1, 62)}
 _QUICK = RetryPolicy(max_attempts=3, backoff_seconds=30, max_backoff_seconds=300)
 _DIALING = RetryPolicy(max_attempts=4, backoff_seconds=120, max_backoff_seconds=1800)
 _BATCH = RetryPolicy(max_attempts=2, backoff_seconds=300, max_backoff_seconds=3600)
@@ -134,9 +169,9 @@ TASK_TYPES: dict[str, TaskType] = {
         TaskType(
             "validate",
             "normal",
-            "validate the intervals of a channel",
+            "validate the intervals of a meter's channels (or a channel)",
             _QUICK,
-            {},
+            _PERIOD,
             open_parameters=True,
         ),
         TaskType(
@@ -144,10 +179,17 @@ TASK_TYPES: dict[str, TaskType] = {
             "normal",
             "estimate failed or missing intervals",
             _QUICK,
-            {},
+            _PERIOD,
             open_parameters=True,
         ),
-        TaskType("export", "high", "export readings to billing", _QUICK, {}, open_parameters=True),
+        TaskType(
+            "export",
+            "high",
+            "export final channel days to billing",
+            _QUICK,
+            {**_PERIOD, "revisit_days": _whole_number(0, 62)},
+            open_parameters=True,
+        ),
         TaskType(
             "aggregate",
             "bulk",
@@ -162,6 +204,13 @@ TASK_TYPES: dict[str, TaskType] = {
         ),
         TaskType(
             "purge_task_log", "bulk", "housekeeping: purge the task log past retention", _BATCH, {}
+        ),
+        TaskType(
+            "purge_comm_log",
+            "bulk",
+            "housekeeping: purge the communication log past retention",
+            _BATCH,
+            {},
         ),
         TaskType(
             "archive", "bulk", "housekeeping: archive old data", _BATCH, {}, open_parameters=True
@@ -189,6 +238,6 @@ def task_type_named(name: str) -> TaskType:
 def queue_names(task_types: list[str] | None = None, server: str | None = None) -> list[str]:
     """The queues that carry ``task_types`` (all when None), shared and pinned to ``server``."""
     names = sorted(TASK_TYPES) if task_types is None else task_types
-    shared = [TASK_TYPES[name].queue_name() for name in names]
-    pinned = [TASK_TYPES[name].queue_name(server) for name in names] if server else []
-    return shared + pinned
+    shared = [queue for name in names for queue in TASK_TYPES[name].queue_names()]
+    pinned = [queue for name in names for queue in TASK_TYPES[name].queue_names(server)]
+    return shared + (pinned if server else [])

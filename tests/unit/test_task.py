@@ -80,6 +80,28 @@ def test_a_failed_attempt_is_retried_after_a_doubling_back_off_until_attempts_ru
     assert task.is_final
 
 
+def test_a_retry_is_queued_one_priority_class_lower_and_a_first_attempt_is_not() -> None:
+    task = running()
+    task.fail_attempt(1, "no answer", NOW, SYSTEM)
+    task.queue(SYSTEM)
+    assert task.queue_name == "bulk.read_meter"
+    command = Task.schedule("ad-hoc:2", "command", "M-1", {}, NOW, OLGA, server="srv-a", now=NOW)
+    assert command.queue_name == "critical.command@srv-a"
+    command.start(1, "srv-a", "srv-a:1", SYSTEM)
+    command.interrupt(1, "worker lost", NOW, SYSTEM)
+    command.queue(SYSTEM)
+    assert command.queue_name == "high.command@srv-a"
+    assert command.priority == "critical"  # the type's class; the queue says where it waits
+
+
+def test_a_failed_task_rescheduled_by_an_operator_runs_at_its_own_priority_again() -> None:
+    task = running()
+    task.fail_attempt(1, "unknown meter", NOW, SYSTEM, retryable=False)
+    task.reschedule(NOW, OLGA)
+    task.queue(SYSTEM)
+    assert task.queue_name == "normal.read_meter"
+
+
 def test_a_permanent_error_fails_the_task_at_once() -> None:
     task = running()
     task.fail_attempt(1, "unknown meter", NOW, SYSTEM, retryable=False)
@@ -154,7 +176,13 @@ def test_thread_groups_accept_known_task_types_and_expand_the_wildcard() -> None
     ):
         with pytest.raises(ServerStateError, match=problem):
             ThreadGroup.of(threads, types)
-    assert queue_names(["command"], "srv-a") == ["critical.command", "critical.command@srv-a"]
+    assert queue_names(["command"], "srv-a") == [
+        "critical.command",
+        "high.command",  # its retries
+        "critical.command@srv-a",
+        "high.command@srv-a",
+    ]
+    assert queue_names(["noop"]) == ["bulk.noop"]  # bulk retries stay in bulk
 
 
 def test_a_server_stops_and_restarts_as_asked_and_reports_each_step_once() -> None:
