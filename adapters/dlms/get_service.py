@@ -1,5 +1,7 @@
 """The xDLMS GET service on the server side: request decoding, response encoding and block
-transfer (get-response-with-datablock).
+transfer (get-response-with-datablock); and on the client side the answers to a long GET
+(`decode_get_answer`, `next_block_request`), which a session follows itself for profile
+buffers.
 
 gurux-dlms 1.0.203's own server GET path calls methods that do not exist
 (`server.notifyRead()`, `server.setTransaction()`, `settings.gbtWndowSize`), so the
@@ -15,6 +17,9 @@ from typing import Any
 from gurux_dlms import GXByteBuffer, GXDLMSSettings
 from gurux_dlms.internal._GXCommon import _GXCommon
 from gurux_dlms.internal._GXDataInfo import _GXDataInfo
+
+from adapters.dlms.axdr import NotPlainData, decode_length, decode_plain_data
+from adapters.dlms.errors import FrameError
 
 GET_REQUEST_TAG = 0xC0
 GET_RESPONSE_TAG = 0xC4
@@ -158,3 +163,61 @@ def answer(invoke_id: int, encoded_value: bytes, max_pdu_size: int) -> tuple[byt
         return apdu, None
     long_get = LongGet(invoke_id, encoded_value, block_size=max_pdu_size - BLOCK_OVERHEAD)
     return long_get.next_block(), long_get
+
+
+@dataclass(frozen=True)
+class GetAnswer:
+    """A get-response-normal or -with-datablock as the client reads it. `data` is the
+    whole `Data` value (normal) or this block's raw data; `result` the data-access-result
+    (0: success)."""
+
+    invoke_id: int
+    data: bytes
+    result: int = 0
+    block_number: int | None = None  # None: a normal answer
+    last_block: bool = True
+
+
+def decode_get_answer(apdu: bytes) -> GetAnswer | None:
+    """The answer, or None for any other APDU (ExceptionResponse, with-list, malformed):
+    the caller leaves those to gurux, which raises what it always raised."""
+    if len(apdu) < 5 or apdu[0] != GET_RESPONSE_TAG:
+        return None
+    kind, invoke_id, choice = apdu[1], apdu[2], apdu[3]
+    if kind == GetRequestType.NORMAL:
+        if choice == 0:
+            return GetAnswer(invoke_id, apdu[4:])
+        if choice == 1 and len(apdu) == 5 and apdu[4]:
+            return GetAnswer(invoke_id, b"", apdu[4])
+        return None
+    if kind != GetRequestType.NEXT_DATA_BLOCK or len(apdu) < 10:
+        return None
+    last, number, choice = apdu[3] != 0, int.from_bytes(apdu[4:8], "big"), apdu[8]
+    if choice == 1:
+        refused = len(apdu) == 10 and apdu[9] != 0
+        return GetAnswer(invoke_id, b"", apdu[9], number, last) if refused else None
+    if choice != 0:
+        return None
+    try:
+        length, offset = decode_length(apdu, 9)
+    except FrameError:
+        return None
+    if offset + length != len(apdu):
+        return None
+    return GetAnswer(invoke_id, apdu[offset:], 0, number, last)
+
+
+def next_block_request(invoke_id: int, block_number: int) -> bytes:
+    """get-request-next acknowledging `block_number`, as gurux's receiverReady builds it."""
+    return bytes((GET_REQUEST_TAG, GetRequestType.NEXT_DATA_BLOCK, invoke_id)) + (
+        block_number.to_bytes(4, "big")
+    )
+
+
+def decode_value(settings: GXDLMSSettings, data: bytes) -> Any:
+    """The `Data` of a whole GET answer: plain Data decoded here (`decode_plain_data`),
+    any other by gurux's parser, as the library itself does at the end of a transfer."""
+    try:
+        return decode_plain_data(data)
+    except NotPlainData:
+        return _GXCommon.getData(settings, GXByteBuffer(data), _GXDataInfo())

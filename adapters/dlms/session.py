@@ -23,7 +23,7 @@ from gurux_dlms.GXDLMSConfirmedServiceError import GXDLMSConfirmedServiceError
 from gurux_dlms.GXDLMSExceptionResponse import GXDLMSExceptionResponse
 from gurux_dlms.objects import GXDLMSData, GXDLMSObject, GXDLMSProfileGeneric
 
-from adapters.dlms import obis, set_action_service
+from adapters.dlms import get_service, obis, set_action_service
 from adapters.dlms.acse import Initiate
 from adapters.dlms.channels import ApduChannel, MeterEndpoint, open_channel
 from adapters.dlms.ciphered_association import CipheredAssociation
@@ -34,6 +34,7 @@ from adapters.dlms.errors import (
     DlmsError,
     FrameError,
 )
+from adapters.dlms.frame_capture import FrameRecorder, FrameTap
 from adapters.dlms.hls import INVOCATION_COUNTER, HlsKeys
 from adapters.dlms.hls_client import associate_hls, open_answer, release_protected
 from adapters.dlms.invocation_counters import InMemoryInvocationCounters, InvocationCounterStore
@@ -67,6 +68,9 @@ class CosemSession:
     counter 0.0.43.1.0.255 as the public client, then opens a glo-ciphered HLS-GMAC
     association as the management client on the same connection, checks every answer's
     tag and counter (`counters`, per meter system title) and ends with a protected release.
+
+    With `frame_recorder` every frame of the connection is captured (secrets blanked),
+    under `meter_serial` (the registry's serial of the meter called).
     """
 
     def __init__(
@@ -77,6 +81,8 @@ class CosemSession:
         timeout: float = 10.0,
         security: HlsKeys | None = None,
         counters: InvocationCounterStore | None = None,
+        frame_recorder: FrameRecorder | None = None,
+        meter_serial: str | None = None,
     ) -> None:
         if password and security:
             raise ValueError("a session uses a password (LLS) or HLS keys, not both")
@@ -96,13 +102,23 @@ class CosemSession:
         self._client: GXDLMSClient | None = None
         self._association: CipheredAssociation | None = None
         self._proposed: Initiate | None = None
+        self._frame_recorder = frame_recorder
+        self.meter_serial = meter_serial
 
     def __repr__(self) -> str:
         return f"CosemSession({self.endpoint}, client={self.client_address})"
 
     async def __aenter__(self) -> CosemSession:
         first_client = obis.PUBLIC_CLIENT if self._security else self.client_address
-        self._channel = await open_channel(self.endpoint, first_client, self.timeout)
+        tap = None
+        if self._frame_recorder is not None:
+            tap = FrameTap(
+                self._frame_recorder,
+                meter_serial=self.meter_serial,
+                peer=str(self.endpoint),
+                framing=self.endpoint.framing,
+            )
+        self._channel = await open_channel(self.endpoint, first_client, self.timeout, tap)
         try:
             if self._security is not None:
                 counter = await self._meter_invocation_counter()
@@ -232,6 +248,11 @@ class CosemSession:
         reply = await self._request(self._live_client().read(target, attribute))
         return self._value(reply, target, attribute)
 
+    async def get_typed(self, target: GXDLMSObject, attribute: int) -> tuple[Any, int]:
+        """The value and its A-XDR type tag: a SET must send the type the meter holds."""
+        reply = await self._request(self._live_client().read(target, attribute))
+        return self._value(reply, target, attribute), int(reply.valueType)
+
     async def get_rows_by_range(
         self, profile: GXDLMSProfileGeneric, start: dt.datetime, end: dt.datetime
     ) -> list[Any]:
@@ -240,13 +261,57 @@ class CosemSession:
         frames = self._live_client().readRowsByRange(
             profile, start.astimezone(dt.UTC), end.astimezone(dt.UTC)
         )
-        return list(self._value(await self._request(frames), profile, 2) or [])
+        return list(await self._get_buffer(frames, profile) or [])
 
     async def get_rows_by_entry(
         self, profile: GXDLMSProfileGeneric, first: int, count: int
     ) -> list[Any]:
         frames = self._live_client().readRowsByEntry(profile, first, count)
-        return list(self._value(await self._request(frames), profile, 2) or [])
+        return list(await self._get_buffer(frames, profile) or [])
+
+    async def _get_buffer(self, frames: list[Any], profile: GXDLMSProfileGeneric) -> Any:
+        """A buffer's GET: blocks followed and plain Data decoded here, because gurux's
+        parser alone is half a one-day read's client CPU. Any other answer (an
+        ExceptionResponse, a GET with list ...) goes to gurux from where it stands."""
+        request = bytes(frames[0]) if len(frames) == 1 else b""
+        if request[:2] != bytes((get_service.GET_REQUEST_TAG, get_service.GetRequestType.NORMAL)):
+            return self._value(await self._request(frames), profile, 2)
+        answer = await self._exchange(request)
+        data, block = bytearray(), None
+        while (part := get_service.decode_get_answer(answer)) is not None:
+            if part.result:
+                raise AttributeReadRefused(
+                    f"meter {self.endpoint} refused {profile.logicalName} attribute 2 "
+                    f"(data-access-result {part.result})",
+                    result=part.result,
+                )
+            if part.block_number is None and block is None:
+                data = bytearray(part.data)
+                break
+            if part.block_number is None or block not in (None, part.block_number - 1):
+                raise FrameError(
+                    f"meter {self.endpoint}: block {part.block_number} after block {block}"
+                )
+            data += part.data
+            block = part.block_number
+            if part.last_block:
+                break
+            answer = await self._exchange(get_service.next_block_request(request[2], block))
+        else:
+            return self._value(await self._follow(answer), profile, 2)
+        try:
+            return get_service.decode_value(self._live_client().settings, bytes(data))
+        except Exception as error:  # gurux's parser raises bare Exceptions on bad bytes
+            raise FrameError(f"meter {self.endpoint}: cannot parse answer ({error})") from None
+
+    async def _follow(self, answer: bytes) -> GXReplyData:
+        """gurux's reply to an answer already received, with its block transfer."""
+        client = self._live_client()
+        reply = GXReplyData()
+        self._parse(client, answer, reply)
+        while reply.isMoreData():
+            self._parse(client, await self._exchange(bytes(client.receiverReady(reply))), reply)
+        return reply
 
     async def set(self, target: GXDLMSObject, attribute: int, value: TypedValue) -> None:
         """SET one attribute (set-request-normal); AccessRefused if the meter refuses."""
