@@ -7,17 +7,21 @@ applications itself, so they all agree on where data lives.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import text
 
+from adapters.dlms.communication_log import CommunicationLog
 from adapters.dlms.counter_store import SqlInvocationCounters
+from adapters.dlms.session_gate import SessionGate
 from adapters.dlms_collection import DlmsLoadProfileSource
 from adapters.dlms_commands import DlmsCommandPort, FirmwareImages
 from adapters.persistence.factory import shared_datastore
 from adapters.persistence.store import StoreLocation, locate_store
 from adapters.queue.broker import DramatiqTaskQueue, QueueSettings
 from adapters.queue.task_loader import BulkTaskLoader
+from adapters.raw_frames import BatchingFrameWriter, RawFrameStore, retention_days
 from adapters.secrets.master_key import load_master_key
 from adapters.secrets.vault import SqlSecretVault
 from adapters.security.passwords import Argon2PasswordHasher
@@ -29,6 +33,7 @@ from application.registry import Registry
 from application.secrets import PasswordHasher
 from application.security import Security
 from application.vee_workflow import VeeWorkflow
+from application.workflow.exports import Exports
 from projections.read_models import ReadModels
 from projections.task_monitor_projection import TaskMonitor
 
@@ -47,6 +52,9 @@ class Installation:
     operations: Operations
     task_monitor: TaskMonitor
     task_queue: DramatiqTaskQueue | None
+    exports: Exports  # final days made ready for billing (its own event table)
+    frame_recorder: BatchingFrameWriter | None = None  # raw frames of sessions and pushes
+    communications: CommunicationLog | None = None  # one row per DLMS session, and status
 
     @classmethod
     def open(
@@ -67,14 +75,25 @@ class Installation:
         registry.vault = vault
         readings = Readings(env=env)
         security = Security(env=env, hasher=hasher or Argon2PasswordHasher())
-        read_models = ReadModels(store, registry, readings, security)
+        exports = Exports(env=env)
+        read_models = ReadModels(store, registry, readings, security, exports=exports)
         head_end = HeadEnd(env=env, registry=registry)
         # Counters survive restarts: a replayed answer stays refused after one.
         counters = SqlInvocationCounters(engine)  # type: ignore[arg-type]
+        frame_recorder = BatchingFrameWriter(
+            RawFrameStore(engine),  # type: ignore[arg-type]
+            retention=timedelta(days=retention_days()),  # HES_RAW_FRAME_RETENTION_DAYS
+        )
+        communications = CommunicationLog(engine)  # type: ignore[arg-type]
         collection = Collection(
             registry,
             readings,
-            DlmsLoadProfileSource(counters=counters),
+            DlmsLoadProfileSource(
+                counters=counters,
+                frame_recorder=frame_recorder,
+                # Session limits and the communication log; commands share the reads' gate.
+                gate=SessionGate(communications),
+            ),
             workflow=VeeWorkflow(registry, readings, external_periods=read_models.external_periods),
         )
 
@@ -86,6 +105,7 @@ class Installation:
             collection,
             channels_of_meter,
             firmware_images=FirmwareImages(Path(store.data_dir) / "firmware"),
+            frame_recorder=frame_recorder,
         )
         queue = queue or QueueSettings.from_env()
         task_queue = DramatiqTaskQueue(queue) if queue is not None else None
@@ -104,6 +124,9 @@ class Installation:
             operations,
             TaskMonitor(shared_datastore(store.url), operations),
             task_queue,
+            exports=exports,
+            frame_recorder=frame_recorder,
+            communications=communications,
         )
 
     def is_reachable(self) -> bool:
@@ -124,7 +147,10 @@ class Installation:
             self.security,
             self.head_end,
             self.operations,
+            self.exports,
         ):
             application.close()
         if self.task_queue is not None:
             self.task_queue.close()
+        if self.frame_recorder is not None:
+            self.frame_recorder.close()

@@ -16,10 +16,11 @@ from eventsourcing.application import Application
 from adapters.persistence.factory import shared_datastore
 from adapters.persistence.store import StoreLocation
 from projections.audit_log import AuditLogProjection, AuditLogView
+from projections.billing_exports import BillingExportProjection, BillingExportView
 from projections.external_periods import ExternalPeriodProjection, ExternalPeriodView
 from projections.interval_view import IntervalProjection, IntervalView
 from projections.meter_directory import MeterDirectoryProjection, MeterDirectoryView
-from projections.runner import PollingProjectionRunner, ReadModelView
+from projections.runner import DecodedEvents, PollingProjectionRunner, ReadModelView
 from projections.vee_exceptions import VeeExceptionProjection, VeeExceptionView
 
 
@@ -33,6 +34,7 @@ class ReadModels:
         readings: Application[Any],
         security: Application[Any] | None = None,
         *,
+        exports: Application[Any] | None = None,
         batch_size: int = 500,
         today: Callable[[], date] | None = None,
     ) -> None:
@@ -44,6 +46,7 @@ class ReadModels:
         self.intervals = IntervalView(datastore)
         self.vee_exceptions = VeeExceptionView(datastore)
         self.external_periods = ExternalPeriodView(datastore)
+        self.billing_exports = BillingExportView(datastore)
         followed: list[tuple[Application[Any], Any]] = [
             (registry, AuditLogProjection(self.audit)),
             (registry, MeterDirectoryProjection(self.directory)),
@@ -53,8 +56,18 @@ class ReadModels:
         ]
         if security is not None:
             followed.append((security, AuditLogProjection(self.audit)))
+        if exports is not None:
+            followed.append((exports, BillingExportProjection(self.billing_exports)))
+        # Runners that follow the same application share what they decoded.
+        decoded = {id(app): DecodedEvents(app.mapper) for app, _ in followed}
         self.runners = [
-            PollingProjectionRunner(upstream, projection, batch_size=batch_size, today=today)
+            PollingProjectionRunner(
+                upstream,
+                projection,
+                batch_size=batch_size,
+                today=today,
+                decoded=decoded[id(upstream)],
+            )
             for upstream, projection in followed
         ]
 
@@ -66,7 +79,18 @@ class ReadModels:
             self.intervals,
             self.vee_exceptions,
             self.external_periods,
+            self.billing_exports,
         ]
+
+    def fresh_intervals(self) -> IntervalView:
+        """The interval view, caught up first if Readings recorded events it has not
+        processed yet (one query tells): an answer from it never misses what was recorded
+        before the question."""
+        runner = next(r for r in self.runners if r.view is self.intervals)
+        recorder: Any = runner.upstream.recorder
+        if self.intervals.lags(runner.upstream.name, recorder.events_table_name):
+            runner.catch_up()
+        return self.intervals
 
     def catch_up(self) -> int:
         """Processes everything recorded so far; returns how many notifications were read."""

@@ -8,8 +8,11 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from interfaces.api.command_routes import command_router
+from interfaces.api.communication_routes import communication_router
 from interfaces.api.cycle_routes import cycle_router
 from interfaces.api.errors import install_error_handlers
+from interfaces.api.export_routes import export_router
+from interfaces.api.frame_routes import frame_router
 from interfaces.api.operations_routes import operations_router
 from interfaces.api.reading_routes import reading_router
 from interfaces.api.registry_routes import registry_router
@@ -29,6 +32,9 @@ def create_app(installation: Installation, *, with_pages: bool = True) -> FastAP
     app.include_router(command_router())
     app.include_router(cycle_router())
     app.include_router(operations_router())
+    app.include_router(communication_router())
+    app.include_router(frame_router())
+    app.include_router(export_router())
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> Any:

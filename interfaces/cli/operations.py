@@ -102,6 +102,7 @@ def worker(
     """Run a processing server: task threads on the queues, until SIGTERM or Ctrl-C."""
     from adapters.persistence.store import locate_store
     from adapters.queue.broker import QueueSettings
+    from adapters.queue.chain_handlers import register_chain_handlers
     from adapters.queue.handlers import MeterReads
     from adapters.queue.worker import WorkerProcess, WorkerSettings
 
@@ -131,6 +132,7 @@ def worker(
 
         installation = Installation.open(data_dir, database_url)
         process.handlers.register("read_meter", MeterReads(installation.command_port))
+        register_chain_handlers(process.handlers, installation)
         process.operations.follow_on = scheduling_of(installation)[0]
     try:
         process.run()
