@@ -7,9 +7,16 @@ the sealed secret reference to install instead.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
+
+# The meter's event logs a read_events command may name.
+EVENT_LOG_NAMES = ("standard", "fraud", "disconnector", "power_quality")
+MAX_THRESHOLDS = 4  # per register monitor
+_LOGICAL_NAME = re.compile(r"^\d{1,3}(\.\d{1,3}){5}$")
 
 
 class InvalidCommandParameters(ValueError):
@@ -57,6 +64,57 @@ def _secret_reference(value: Any) -> str:
     return value
 
 
+def _subset_of(*choices: str) -> Callable[[Any], list[str]]:
+    def check(value: Any) -> list[str]:
+        if not isinstance(value, list) or not value or not set(value) <= set(choices):
+            raise ValueError(f"must be a non-empty list of {', '.join(choices)}")
+        return list(dict.fromkeys(value))
+
+    return check
+
+
+def _logical_name(value: Any) -> str:
+    if not isinstance(value, str) or not _LOGICAL_NAME.match(value):
+        raise ValueError("must be a logical name (OBIS code a.b.c.d.e.f)")
+    if any(int(part) > 255 for part in value.split(".")):
+        raise ValueError("each group of a logical name is 0-255")
+    return value
+
+
+def _non_negative_decimal(value: Any) -> str:
+    """Kept as text: an exact value in the monitored quantity's unit."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError("must be a number")
+    try:
+        exact = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError("must be a number") from None
+    if not exact.is_finite() or exact < 0:
+        raise ValueError("must be a finite number, not negative")
+    return str(exact)
+
+
+def _thresholds(value: Any) -> list[dict[str, Any]]:
+    """[{"monitor": "0.0.16.1.0.255", "values": [40, "63.5"]}]: a register monitor and its
+    thresholds in the unit of the value it monitors."""
+    if not isinstance(value, list) or not value:
+        raise ValueError("must be a non-empty list of {monitor, values}")
+    checked = []
+    for item in value:
+        if not isinstance(item, dict) or set(item) != {"monitor", "values"}:
+            raise ValueError("each item is {monitor, values} and nothing else")
+        values = item["values"]
+        if not isinstance(values, list) or not 1 <= len(values) <= MAX_THRESHOLDS:
+            raise ValueError(f"values: 1 to {MAX_THRESHOLDS} thresholds per monitor")
+        checked.append(
+            {
+                "monitor": _logical_name(item["monitor"]),
+                "values": [_non_negative_decimal(threshold) for threshold in values],
+            }
+        )
+    return checked
+
+
 def _list_of_dicts(value: Any) -> list[dict[str, Any]]:
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
         raise ValueError("must be a list of objects")
@@ -66,6 +124,13 @@ def _list_of_dicts(value: Any) -> list[dict[str, Any]]:
 # command type -> {parameter: (required, check)}
 COMMAND_TYPES: dict[str, dict[str, tuple[bool, Callable[[Any], Any]]]] = {
     "read_now": {"days": (False, _int_between(1, 31))},
+    "read_registers": {"billing_days": (False, _int_between(0, 62))},
+    "read_events": {
+        "logs": (False, _subset_of(*EVENT_LOG_NAMES)),
+        "days": (False, _int_between(1, 366)),
+        "start": (False, _iso_datetime),
+        "end": (False, _iso_datetime),
+    },
     "connect": {},
     "disconnect": {},
     "set_control_mode": {"mode": (True, _int_between(0, 6))},
@@ -94,7 +159,7 @@ COMMAND_TYPES: dict[str, dict[str, tuple[bool, Callable[[Any], Any]]]] = {
         "schedule": (True, _list_of_dicts),
         "objects": (True, _list_of_dicts),
     },
-    "set_thresholds": {"thresholds": (True, _list_of_dicts)},
+    "set_thresholds": {"thresholds": (True, _thresholds)},
     "set_clock": {"time": (True, _iso_datetime)},
     "sync_clock": {"max_drift_seconds": (False, _int_between(0, 3600))},
     "firmware_upgrade": {
@@ -102,6 +167,12 @@ COMMAND_TYPES: dict[str, dict[str, tuple[bool, Callable[[Any], Any]]]] = {
         "activate_at": (False, _iso_datetime),
     },
 }
+
+
+def _not_after(start: str | None, end: str | None) -> bool:
+    if start is None or end is None:
+        return False
+    return datetime.fromisoformat(end) <= datetime.fromisoformat(start)
 
 
 def check_parameters(command_type: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
@@ -120,6 +191,8 @@ def check_parameters(command_type: str, parameters: Mapping[str, Any]) -> dict[s
             checked[name] = check(parameters[name])
         except ValueError as error:
             problems.append(f"{name}: {error}")
+    if _not_after(checked.get("start"), checked.get("end")):
+        problems.append("end: must be after start")
     if problems:
         raise InvalidCommandParameters("; ".join(problems))
     return checked

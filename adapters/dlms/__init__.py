@@ -7,10 +7,17 @@ What lives here:
   association per call on their own asyncio socket (gurux-dlms is sans-I/O, used in PDU
   mode); `session` (GET, and SET/ACTION with `typed_data` values), `transport`,
   `profile` and `cosem_datetime` are its parts, `errors` its typed failures;
-  `firmware_upgrade` runs an image transfer (`transfer_image`).
+  `firmware_upgrade` runs an image transfer (`transfer_image`); `register_reads`
+  (registers, daily billing profile), `event_log_reads`, `profile_reads`,
+  `threshold_settings` (register monitors) and `key_transfer` (security setup) read and
+  write the objects besides the load profile, exactly (Decimal); `event_logs` names the
+  logs and their event codes for both sides.
 - `set_action_service` - the SET and ACTION services, both sides; `schedule_values`
   builds calendar, schedule and push values for commands.
 - `counter_store` - `SqlInvocationCounters`, the persistent replay-protection store.
+- at scale: `session_limits` (sessions at once, connections a second, per process),
+  `session_gate` (every outgoing session: limits, deadline, one log row),
+  `communication_log` (the log, each meter's communication status, retention).
 - security: `ciphering` (AES-GCM suite 0 on `cryptography`), `ciphered_apdu`,
   `ciphered_association`, `acse`, `hls`, `hls_client` (HES side), `secure_server`
   (meter side), `invocation_counters` (replay protection).
@@ -22,7 +29,12 @@ What lives here:
   metering state (pure); `meter_server`, `cosem_objects` and `association_view` give it
   its DLMS face; `server_fixes` and `get_service` complete gurux's server classes;
   `meter_controls`, `simulated_controls` and `simulated_firmware` are what the HES may
-  change (relay, settings, clock, capture period, firmware).
+  change (relay, settings, clock, capture period, firmware); `meter_readouts` serves
+  energy totals, instantaneous values, the billing profile and event logs
+  (`meter_profiles`), register monitors and key transfer from `simulated_registers`,
+  `simulated_events`, `simulated_monitors` and `simulated_security`, with `meter_quantities`
+  their types and scalers; `simulated_faults` scripts power failures, voltage
+  disturbances and tampering.
 - `obis` - the logical names both sides agree on; `quiet` - silences the library's prints.
 
 What may be touched from outside: the names exported here (the client API and its errors)

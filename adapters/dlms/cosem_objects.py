@@ -1,5 +1,6 @@
 """The COSEM object model of a simulated electricity meter, and the encoding of its
-load-profile buffer.
+load-profile buffer. Energy totals, instantaneous values, the daily billing profile, the
+event logs, the register monitors and the security setup are served by `meter_readouts`.
 
 The buffer is not stored in `GXDLMSProfileGeneric.buffer`: rows are derived from the
 meter's clock on demand, and the library's own selective access is broken in 1.0.203
@@ -29,17 +30,23 @@ from gurux_dlms.objects import (
     GXDLMSProfileGeneric,
     GXDLMSPushSetup,
     GXDLMSRegister,
+    GXDLMSRegisterMonitor,
+    GXDLMSSecuritySetup,
 )
 from gurux_dlms.objects.enums import SortMethod
 
 from adapters.dlms import obis
 from adapters.dlms.consumption import ENERGY_SCALER
 from adapters.dlms.cosem_datetime import encode_cosem_datetime
+from adapters.dlms.event_logs import EVENT_LOGS
 from adapters.dlms.hls import INVOCATION_COUNTER
+from adapters.dlms.meter_quantities import ENERGY_TOTALS, INSTANTANEOUS, Quantity
+from adapters.dlms.simulated_events import LOG_CAPACITY
 from adapters.dlms.simulated_meter import ProfileRow, SimulatedMeter
 
 # Capacity reported in attribute 8: a year of 15-minute entries, as a typical meter holds.
 PROFILE_CAPACITY = 35_040
+BILLING_CAPACITY = 100  # daily snapshots kept by the daily billing profile
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,9 @@ class MeterObjects:
     # Served from the meter's state by `meter_controls`; the library's objects give them
     # their class, version and attribute count (association object list).
     controls: tuple[GXDLMSObject, ...] = ()
+    # Served by `meter_readouts`: registers, billing profile, event logs (with their event
+    # code objects), register monitors and, on HLS meters, the security setup.
+    readouts: tuple[GXDLMSObject, ...] = ()
 
     def all(self) -> list[GXDLMSObject]:
         objects: list[GXDLMSObject] = [
@@ -69,6 +79,7 @@ class MeterObjects:
         if self.invocation_counter is not None:
             objects.append(self.invocation_counter)
         objects.extend(self.controls)
+        objects.extend(self.readouts)
         return objects
 
 
@@ -114,6 +125,7 @@ def build_meter_objects(meter: SimulatedMeter) -> MeterObjects:
         association,
         invocation_counter,
         _control_objects(),
+        _readout_objects(clock, energy_total, with_security=meter.security is not None),
     )
     for item in objects.all():
         association.objectList.append(item)
@@ -136,6 +148,47 @@ def _control_objects() -> tuple[GXDLMSObject, ...]:
         GXDLMSActionSchedule(obis.IMAGE_ACTIVATION_SCHEDULE),
         firmware,
     )
+
+
+def _readout_objects(
+    clock: GXDLMSClock, energy_total: GXDLMSRegister, *, with_security: bool
+) -> tuple[GXDLMSObject, ...]:
+    totals = [energy_total] + [_register(quantity) for quantity in ENERGY_TOTALS[1:]]
+    billing = _profile(obis.DAILY_BILLING_PROFILE, [clock, *totals], 86_400, BILLING_CAPACITY)
+    objects: list[GXDLMSObject] = [*totals[1:], billing]
+    objects += [_register(quantity) for quantity in INSTANTANEOUS]
+    for log in EVENT_LOGS.values():
+        code = GXDLMSData(log.event_code)
+        code.setDataType(2, DataType.UINT8)
+        code.value = 0
+        objects += [code, _profile(log.logical_name, [clock, code], 0, LOG_CAPACITY)]
+    objects += [GXDLMSRegisterMonitor(name) for name in obis.SUPERVISION_MONITORS]
+    if with_security:
+        objects.append(GXDLMSSecuritySetup(obis.SECURITY_SETUP))  # version 1
+    return tuple(objects)
+
+
+def _profile(
+    logical_name: str, captured: list[GXDLMSObject], period_seconds: int, capacity: int
+) -> GXDLMSProfileGeneric:
+    profile = GXDLMSProfileGeneric(logical_name)
+    for target in captured:
+        profile.captureObjects.append((target, GXDLMSCaptureObject(2, 0)))
+    profile.capturePeriod = period_seconds  # 0: captured when an event happens
+    profile.sortMethod = SortMethod.FIFO
+    profile.sortObject = captured[0]  # the clock
+    profile.sortObjectAttributeIndex = 2
+    profile.profileEntries = capacity
+    return profile
+
+
+def _register(quantity: Quantity) -> GXDLMSRegister:
+    register = GXDLMSRegister(quantity.logical_name)
+    register.setDataType(2, quantity.data_type)
+    register.scaler = 10.0**quantity.scaler  # attribute 3 is encoded by `meter_readouts`
+    register.unit = quantity.unit
+    register.value = 0
+    return register
 
 
 def _energy_register(logical_name: str, data_type: DataType) -> GXDLMSRegister:

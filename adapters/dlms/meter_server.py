@@ -13,7 +13,7 @@ from gurux_dlms.GXDateTime import GXDateTime
 from gurux_dlms.internal._GXCommon import _GXCommon
 from gurux_dlms.objects.enums import AssociationStatus
 
-from adapters.dlms import meter_controls, obis
+from adapters.dlms import meter_controls, meter_readouts, obis
 from adapters.dlms.association_view import (
     encode_associated_partners,
     encode_object_list,
@@ -75,11 +75,18 @@ class SimulatedMeterServer(SecuredCosemServer):
         if (request.logical_name, request.attribute) == (obis.CURRENT_ASSOCIATION, 7):
             self._change_secret(request.value)
             return
+        if meter_readouts.write(self.meter, request):
+            return
         if not meter_controls.write(self.meter, request):
             raise ServiceRefused(ActionResult.READ_WRITE_DENIED)  # a read-only attribute
 
     def invoke_method(self, request: ActionRequest) -> bytes | None:
         self._check_class(request.class_id, request.logical_name)
+        handled, returned = meter_readouts.act(
+            self.meter, request, ciphered=self._association is not None
+        )
+        if handled:
+            return returned
         handled, returned = meter_controls.act(self.meter, request)
         if not handled:
             raise ServiceRefused(ActionResult.READ_WRITE_DENIED)
@@ -87,7 +94,7 @@ class SimulatedMeterServer(SecuredCosemServer):
 
     def _change_secret(self, value: Any) -> None:
         """Association LN attribute 7: the LLS secret. Only an LLS association may change
-        it (an HLS meter's keys change through security setup, not supported here)."""
+        it (an HLS meter's keys change through the security setup's key_transfer)."""
         if self.settings.authentication != Authentication.LOW or self.meter.lls_password is None:
             raise ServiceRefused(ActionResult.READ_WRITE_DENIED)
         if not isinstance(value, bytes) or not 1 <= len(value) <= 64:
@@ -104,6 +111,14 @@ class SimulatedMeterServer(SecuredCosemServer):
 
     def read_attribute(self, request: AttributeRequest) -> bytes:
         target = self.find_object(request)
+        association = self._association
+        readout = meter_readouts.read(
+            self.meter,
+            request,
+            peer_system_title=association.peer_system_title if association else None,
+        )
+        if readout is not None:
+            return readout
         if request.selector == 0:
             served = meter_controls.read(self.meter, request.logical_name, request.attribute)
             if served is not None:
@@ -135,12 +150,9 @@ class SimulatedMeterServer(SecuredCosemServer):
                 self.settings.authentication
             )
             objects.association.associationStatus = AssociationStatus.ASSOCIATED
-        registers = (objects.energy_total, objects.interval_energy)
-        if any(target is register for register in registers) and request.attribute == 3:
+        if target is objects.interval_energy and request.attribute == 3:
             return _scaler_unit(ENERGY_SCALER, int(Unit.ACTIVE_ENERGY))
-        if target is objects.energy_total and request.attribute == 2:
-            objects.energy_total.value = self.meter.energy_register_raw()
-        elif target is objects.interval_energy and request.attribute == 2:
+        if target is objects.interval_energy and request.attribute == 2:
             objects.interval_energy.value = self.meter.last_interval_raw()
         elif target is objects.load_profile:
             if request.attribute == 2:

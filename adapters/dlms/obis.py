@@ -38,3 +38,18 @@ CLASS_DATA: Final = 1
 CLASS_REGISTER: Final = 3
 CLASS_PROFILE_GENERIC: Final = 7
 CLASS_CLOCK: Final = 8
+
+# Energy totals (Register, class 3) besides 1.8.0, and instantaneous values per phase.
+ACTIVE_ENERGY_EXPORT_TOTAL: Final = "1.0.2.8.0.255"
+REACTIVE_ENERGY_IMPORT_TOTAL: Final = "1.0.3.8.0.255"
+REACTIVE_ENERGY_EXPORT_TOTAL: Final = "1.0.4.8.0.255"
+ACTIVE_POWER_IMPORT: Final = "1.0.1.7.0.255"  # sum of the phases
+VOLTAGES: Final = ("1.0.32.7.0.255", "1.0.52.7.0.255", "1.0.72.7.0.255")  # L1, L2, L3
+CURRENTS: Final = ("1.0.31.7.0.255", "1.0.51.7.0.255", "1.0.71.7.0.255")
+ACTIVE_POWERS_IMPORT: Final = ("1.0.21.7.0.255", "1.0.41.7.0.255", "1.0.61.7.0.255")
+DAILY_BILLING_PROFILE: Final = "0.0.98.2.0.255"  # data of billing period, scheme 2: daily
+SECURITY_SETUP: Final = "0.0.43.0.0.255"  # of the management client's association
+# Register monitors (class 21) supervising the phase currents L1, L2, L3.
+SUPERVISION_MONITORS: Final = ("0.0.16.1.0.255", "0.0.16.1.1.255", "0.0.16.1.2.255")
+CLASS_REGISTER_MONITOR: Final = 21
+CLASS_SECURITY_SETUP: Final = 64

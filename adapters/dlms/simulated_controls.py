@@ -10,6 +10,8 @@ import enum
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
+from adapters.dlms.event_logs import EventCode
+
 
 class ControlState(enum.IntEnum):
     DISCONNECTED = 0
@@ -34,6 +36,8 @@ class Relay:
     control_mode: int = 4  # remote disconnect and direct remote reconnect, no manual
     state: ControlState = ControlState.CONNECTED
     _changes: list[tuple[dt.datetime, bool]] = field(default_factory=list)
+    # What the disconnector control log shows: (meter time, event code) per transition.
+    events: list[tuple[dt.datetime, int]] = field(default_factory=list)
 
     @property
     def output_state(self) -> bool:
@@ -42,23 +46,29 @@ class Relay:
     def remote_disconnect(self, at: dt.datetime) -> None:
         if self.control_mode == 0:
             raise RelayRefused("control mode 0: always connected")
-        self._move(ControlState.DISCONNECTED, at)
+        self._move(ControlState.DISCONNECTED, at, EventCode.REMOTE_DISCONNECTION)
 
     def remote_reconnect(self, at: dt.datetime) -> None:
         if self.control_mode == 0:
             raise RelayRefused("control mode 0: always connected")
         if self.state is ControlState.CONNECTED:
             return
-        direct = self.control_mode in DIRECT_REMOTE_RECONNECT
-        self._move(ControlState.CONNECTED if direct else ControlState.READY_FOR_RECONNECTION, at)
+        if self.control_mode in DIRECT_REMOTE_RECONNECT:
+            self._move(ControlState.CONNECTED, at, EventCode.REMOTE_CONNECTION)
+        else:
+            self._move(
+                ControlState.READY_FOR_RECONNECTION, at, EventCode.READY_FOR_MANUAL_RECONNECTION
+            )
 
     def manual_reconnect(self, at: dt.datetime) -> None:
         """The customer pressed the button (transition e)."""
         if self.state is ControlState.READY_FOR_RECONNECTION:
-            self._move(ControlState.CONNECTED, at)
+            self._move(ControlState.CONNECTED, at, EventCode.MANUAL_CONNECTION)
 
-    def _move(self, state: ControlState, at: dt.datetime) -> None:
+    def _move(self, state: ControlState, at: dt.datetime, code: EventCode) -> None:
         was = self.output_state
+        if state is not self.state:
+            self.events.append((at, int(code)))
         self.state = state
         if self.output_state != was:
             self._changes.append((at, self.output_state))

@@ -1,20 +1,31 @@
-"""The metering state of one simulated meter: configuration, clock, profile buffer and
-energy register. Pure Python, no sockets; `meter_server` exposes it over DLMS."""
+"""The metering state of one simulated meter: configuration, clock, profile buffer,
+energy registers, instantaneous values, event logs and scripted faults. Pure Python, no
+sockets; `meter_server` exposes it over DLMS."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
-from adapters.dlms.consumption import SimulatedConsumption
+from adapters.dlms.consumption import RAW_UNITS_PER_WH, SimulatedConsumption
+from adapters.dlms.event_logs import STANDARD, EventCode
 from adapters.dlms.hdlc_params import DEFAULT_MAX_INFO_LENGTH
 from adapters.dlms.hls import HlsKeys
 from adapters.dlms.simulated_controls import MeterSettings, Relay
+from adapters.dlms.simulated_events import MeterEventLogs
+from adapters.dlms.simulated_faults import Fault, FaultScript
 from adapters.dlms.simulated_firmware import ImageTransfer
+from adapters.dlms.simulated_monitors import SupervisionMonitors
+from adapters.dlms.simulated_registers import (
+    EnergyRegisters,
+    EnergyTotals,
+    PhaseValues,
+    base_totals,
+    interval_totals,
+    phase_values,
+)
 from adapters.dlms.simulated_security import MeterSecurity
 from adapters.loadshapes import load_shape
 
@@ -44,6 +55,11 @@ class SimulatedMeterConfig:
     `clock_offset` makes the meter's clock run ahead (or behind, negative) of `clock`, as
     a drifted meter's does. `firmware_version` is the active firmware identifier
     (1.0.0.2.0.255); `image_block_size` and `verify_seconds` shape its image transfer.
+
+    `master_key` is the key encrypting key (KEK) under which the HES wraps new global keys
+    (security setup key_transfer, HLS meters only). `faults` are scripted power failures,
+    voltage disturbances and tampering (`simulated_faults`). `yearly_export_kwh` gives the
+    meter a PV export (active energy export, 2.8.0); without it only import is measured.
     """
 
     serial: str
@@ -64,6 +80,9 @@ class SimulatedMeterConfig:
     firmware_version: str = "SIM-1.0.0"
     image_block_size: int = 192
     verify_seconds: float = 0.2
+    master_key: bytes | None = field(default=None, repr=False)
+    faults: tuple[Fault, ...] = ()
+    yearly_export_kwh: float = 0.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.capture_period_minutes <= 60 or 60 % self.capture_period_minutes:
@@ -83,14 +102,22 @@ class SimulatedMeterConfig:
             raise ValueError("hdlc_max_info_length must be between 32 and 2030")
         if self.image_block_size < 16:
             raise ValueError("image_block_size must be at least 16 octets")
+        if self.master_key is not None and len(self.master_key) != 16:
+            raise ValueError("master_key must be 16 octets (AES-128 key encrypting key)")
+        if self.yearly_export_kwh < 0:
+            raise ValueError("yearly_export_kwh must not be negative")
 
 
 class ProfileRow(NamedTuple):
     """One captured load-profile entry as the meter stores it."""
 
     captured_at: dt.datetime  # end of the interval (capture time), UTC
-    status: int  # AMR profile status, 0 = no event
+    status: int  # AMR profile status, 0 = no event, POWER_DOWN: a power failure inside
     energy_raw: int  # interval active energy import in 0.1 Wh
+
+
+# AMR profile status bit 7 (PDN): a power failure during the interval.
+POWER_DOWN = 0x80
 
 
 class SimulatedMeter:
@@ -120,13 +147,18 @@ class SimulatedMeter:
         )
         today = self.now().replace(hour=0, minute=0, second=0, microsecond=0)
         self.installed_at = today - dt.timedelta(days=config.history_days)
-        # The register starts from a per-meter reading so that meters do not all read alike.
-        digest = hashlib.blake2b(config.serial.encode(), digest_size=4).digest()
-        self._register_base = 10_000_000 + int.from_bytes(digest, "big") % 100_000_000
-        self._register_lock = threading.Lock()  # tests read the register from other threads
-        self.security = MeterSecurity(config.hls_keys) if config.hls_keys else None
-        self._register_entries = 0
-        self._register_sum = 0
+        self.security = (
+            MeterSecurity(config.hls_keys, master_key=config.master_key)
+            if config.hls_keys
+            else None
+        )
+        self.faults = FaultScript(config.faults)
+        self.events = MeterEventLogs(self.faults, lambda: self.relay)
+        self.monitors = SupervisionMonitors()
+        # Totals start from per-meter readings so that meters do not all read alike.
+        self.registers = EnergyRegisters(
+            base_totals(config.serial), self.installed_at, self._interval_totals
+        )
         # (entries before the segment, time of its entry 0, period, consumption model)
         self._segments = [(0, self.installed_at, self.capture_period, self.consumption)]
         self._entries_seen = 0  # entries never go back, even when the clock is set back
@@ -144,8 +176,12 @@ class SimulatedMeter:
         return moment.astimezone(dt.UTC) + self.config.clock_offset + self._clock_adjustment
 
     def set_clock(self, moment: dt.datetime) -> None:
-        """The clock is set (a SET of 0.0.1.0.0.255 attribute 2, or a local adjustment)."""
-        self._clock_adjustment += moment.astimezone(dt.UTC) - self.now()
+        """The clock is set (a SET of 0.0.1.0.0.255 attribute 2, or a local adjustment);
+        the standard event log keeps the time before and after."""
+        before = self.now()
+        self._clock_adjustment += moment.astimezone(dt.UTC) - before
+        self.events.record(STANDARD, EventCode.CLOCK_ADJUSTED_OLD_TIME, before)
+        self.events.record(STANDARD, EventCode.CLOCK_ADJUSTED_NEW_TIME, self.now())
 
     def set_capture_period(self, period: dt.timedelta) -> None:
         """Entries captured so far stay; the next entries close on the new period's grid
@@ -186,8 +222,10 @@ class SimulatedMeter:
     def row(self, entry: int) -> ProfileRow:
         first, start, period, model = self._segment_of(entry)
         end = start + (entry - first) * period
-        supplied = self.relay.supplied_throughout(end - period, end)
-        return ProfileRow(end, 0, model.interval_raw(end) if supplied else 0)
+        power_failed = self.faults.power_off_during(end - period, end)
+        supplied = self.relay.supplied_throughout(end - period, end) and not power_failed
+        status = POWER_DOWN if power_failed else 0
+        return ProfileRow(end, status, model.interval_raw(end) if supplied else 0)
 
     def rows_by_entry(self, first: int, last: int) -> list[ProfileRow]:
         """Entries `first`..`last` (1-based, inclusive); `last` 0 means the newest."""
@@ -213,14 +251,59 @@ class SimulatedMeter:
         last = (end - self.installed_at) // self.capture_period
         return self.rows_by_entry(max(first, 1), last) if last >= max(first, 1) else []
 
+    def _interval_totals(self, entry: int) -> tuple[dt.datetime, EnergyTotals]:
+        row = self.row(entry)
+        _first, _start, period, _model = self._segment_of(entry)
+        added = interval_totals(
+            row.captured_at,
+            period,
+            row.energy_raw,
+            yearly_export_kwh=self.config.yearly_export_kwh,
+            supplied=row.status != POWER_DOWN
+            and self.relay.supplied_throughout(row.captured_at - period, row.captured_at),
+        )
+        return row.captured_at, added
+
+    def energy_totals(self) -> EnergyTotals:
+        """The four energy totals now: base plus every closed interval."""
+        return self.registers.after(self.entries_in_use())
+
     def energy_register_raw(self) -> int:
         """Active energy import total in 0.1 Wh: consistent with every closed interval."""
-        with self._register_lock:
-            in_use = self.entries_in_use()
-            for entry in range(self._register_entries + 1, in_use + 1):
-                self._register_sum += self.row(entry).energy_raw
-            self._register_entries = max(self._register_entries, in_use)
-            return self._register_base + self._register_sum
+        return self.energy_totals().active_import
+
+    def daily_snapshots(self) -> list[tuple[dt.datetime, EnergyTotals]]:
+        """The totals at every midnight from installation to now (daily billing profile)."""
+        in_use, now = self.entries_in_use(), self.now()
+        snapshots = []
+        midnight = self.installed_at
+        while midnight <= now:
+            totals = self.registers.at_midnight(midnight, in_use)
+            if totals is not None:
+                snapshots.append((midnight, totals))
+            midnight += dt.timedelta(days=1)
+        return snapshots
+
+    def instantaneous(self) -> PhaseValues:
+        """Voltages, currents and active powers per phase at this moment of the clock."""
+        now = self.now()
+        end = self._next_capture(now)
+        average_w = (
+            self.consumption.interval_raw(end)
+            * 3600
+            // (RAW_UNITS_PER_WH * int(self.capture_period.total_seconds()))
+        )
+        return phase_values(
+            self.config.serial,
+            now,
+            average_w,
+            load_connected=self.relay.supplied_at(now),
+            faults=self.faults,
+        )
+
+    def _next_capture(self, moment: dt.datetime) -> dt.datetime:
+        _first, start, period, _model = self._segments[-1]
+        return start + ((moment - start) // period + 1) * period
 
     def last_interval_raw(self) -> int:
         in_use = self.entries_in_use()

@@ -24,21 +24,27 @@ import concurrent.futures
 import contextlib
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
+from typing import Any
 
 from adapters.dlms.hdlc import FrameSplitter
 from adapters.dlms.hdlc_server import HdlcServerLink
 from adapters.dlms.meter_server import SimulatedMeterServer
 from adapters.dlms.server_fixes import MalformedFrame
+from adapters.dlms.simulated_faults import PowerFailure, Tamper, VoltageDisturbance
 from adapters.dlms.simulated_meter import SimulatedMeter, SimulatedMeterConfig
+from adapters.dlms.simulated_pushes import FleetPushes, MeterPusher, PushSettings
 from adapters.dlms.transport import WRAPPER_HEADER, WRAPPER_VERSION
 
 __all__ = [
     "FleetThread",
     "MeterSimulator",
+    "PowerFailure",
     "SimulatedFleet",
     "SimulatedMeter",
     "SimulatedMeterConfig",
+    "Tamper",
+    "VoltageDisturbance",
     "serve_fleet",
 ]
 
@@ -161,9 +167,12 @@ async def _read_frame(reader: asyncio.StreamReader) -> bytes | None:
 
 
 class SimulatedFleet:
-    """Many meters on one event loop, each on its own port."""
+    """Many meters on one event loop, each on its own port; with `pushes`, each meter
+    also pushes its load profile and alarms (`simulated_pushes`)."""
 
-    def __init__(self, configs: Iterable[SimulatedMeterConfig]) -> None:
+    def __init__(
+        self, configs: Iterable[SimulatedMeterConfig], pushes: PushSettings | None = None
+    ) -> None:
         self.meters = [MeterSimulator(config) for config in configs]
         serials = [meter.serial for meter in self.meters]
         if len(set(serials)) != len(serials):
@@ -173,6 +182,8 @@ class SimulatedFleet:
         titles = [m.config.hls_keys.system_title for m in self.meters if m.config.hls_keys]
         if len(set(titles)) != len(titles):
             raise ValueError("system titles in a fleet must be unique")
+        meters = {simulator.serial: simulator.meter for simulator in self.meters}
+        self.pushes = FleetPushes(pushes, meters) if pushes is not None else None
 
     @property
     def ports(self) -> dict[str, int]:
@@ -184,15 +195,24 @@ class SimulatedFleet:
                 return simulator.meter
         raise KeyError(serial)
 
+    def pusher(self, serial: str) -> MeterPusher:
+        if self.pushes is None:
+            raise RuntimeError("this fleet was started without push settings")
+        return self.pushes.pusher(serial)
+
     async def start(self) -> dict[str, int]:
         try:
             await asyncio.gather(*(meter.start() for meter in self.meters))
         except BaseException:
             await self.stop()
             raise
+        if self.pushes is not None:
+            self.pushes.start()
         return self.ports
 
     async def stop(self) -> None:
+        if self.pushes is not None:
+            await self.pushes.stop()
         await asyncio.gather(*(meter.stop() for meter in self.meters))
 
 
@@ -206,8 +226,10 @@ async def serve_fleet(configs: Iterable[SimulatedMeterConfig]) -> SimulatedFleet
 class FleetThread:
     """A `SimulatedFleet` on its own event loop in a daemon thread, for synchronous code."""
 
-    def __init__(self, configs: Iterable[SimulatedMeterConfig]) -> None:
-        self.fleet = SimulatedFleet(configs)
+    def __init__(
+        self, configs: Iterable[SimulatedMeterConfig], pushes: PushSettings | None = None
+    ) -> None:
+        self.fleet = SimulatedFleet(configs, pushes)
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
@@ -219,6 +241,20 @@ class FleetThread:
     def meter(self, serial: str) -> SimulatedMeter:
         """The metering state behind a serial (what it generates, for tests and the demo)."""
         return self.fleet.meter(serial)
+
+    def push_load_profile(self, serial: str, timeout: float = 10.0) -> bytes:
+        """The meter pushes its load profile now; returns the frame it sent."""
+        return self._on_loop(self.fleet.pusher(serial).push_load_profile(), timeout)
+
+    def push_alarm(self, serial: str, kind: str, timeout: float = 10.0) -> bytes:
+        """The meter pushes an alarm (`simulated_pushes.ALARM_KINDS`) now."""
+        return self._on_loop(self.fleet.pusher(serial).push_alarm(kind), timeout)
+
+    def _on_loop(self, work: Coroutine[Any, Any, bytes], timeout: float) -> bytes:
+        if self._loop is None:
+            work.close()
+            raise RuntimeError("fleet thread not started")
+        return asyncio.run_coroutine_threadsafe(work, self._loop).result(timeout)
 
     def start(self, timeout: float = 10.0) -> dict[str, int]:
         if self._thread is not None:

@@ -16,7 +16,12 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from application.head_end import CommandNotAnswered, CommandRefused, MeterCommandPort
+from application.head_end import (
+    CommandNotAnswered,
+    CommandRefused,
+    MeterCommandPort,
+    MeterNotReached,
+)
 from application.operations import TaskRun
 
 Handler = Callable[[TaskRun], Mapping[str, Any]]
@@ -57,7 +62,17 @@ def noop(run: TaskRun, stopping: threading.Event | None = None) -> dict[str, Any
 
 
 class MeterReads:
-    """``read_meter``: load profiles through the DLMS command port; others not yet."""
+    """``read_meter``: what=profile records the load profile through the collection
+    (``read_now``); what=registers reads energy totals, instantaneous values and the
+    daily billing snapshots of the last ``days`` (``read_registers``); what=events the
+    event logs of the last ``days`` (``read_events``). Registers and events have no
+    aggregate of their own yet: they are the task's result (its Succeeded event).
+
+    Retried (after the task type's back-off, on a lower priority queue): the meter was
+    not reached or did not answer in time (timeout, unreachable, dropped connection,
+    garbled answer, no free session slot). Failed at once: the meter is unknown, or it
+    refused us (authentication, a security violation, no profile channel, no secrets).
+    """
 
     def __init__(self, command_port: MeterCommandPort, timeout: float = 300.0) -> None:
         self.command_port = command_port
@@ -65,27 +80,37 @@ class MeterReads:
 
     def __call__(self, run: TaskRun) -> dict[str, Any]:
         what = run.parameters.get("what", "profile")
-        if what != "profile":
-            raise NotImplementedYet("read_meter", f" of {what}")
         days = int(run.parameters.get("days", 1))
+        commands = {
+            "profile": ("read_now", {"days": days}),
+            "registers": ("read_registers", {"billing_days": days}),
+            "events": ("read_events", {"days": days}),
+        }
+        if what not in commands:
+            raise NotImplementedYet("read_meter", f" of {what}")
+        command_type, parameters = commands[what]
         started = time.monotonic()
         try:
             result = asyncio.run(
                 asyncio.wait_for(
-                    self.command_port.execute(run.target, "read_now", {"days": days}),
+                    self.command_port.execute(run.target, command_type, parameters),
                     self.timeout,
                 )
             )
         except LookupError as error:  # the registry does not know the meter
             raise PermanentTaskError(str(error)) from None
-        except (CommandRefused, CommandNotAnswered, TimeoutError) as error:
+        except (MeterNotReached, CommandNotAnswered, TimeoutError) as error:
             raise RuntimeError(str(error) or type(error).__name__) from None
+        except CommandRefused as error:  # the meter said no: asking again will not help
+            raise PermanentTaskError(str(error)) from None
         return {**result, "seconds": round(time.monotonic() - started, 3)}
 
 
 def default_handlers(
     command_port: MeterCommandPort | None = None,
     purge_task_log: Callable[[], int] | None = None,
+    purge_raw_frames: Callable[[], int] | None = None,
+    purge_comm_log: Callable[[], int] | None = None,
 ) -> TaskHandlers:
     """The handlers a worker runs; task types without one fail with NotImplementedYet."""
     handlers = TaskHandlers()
@@ -94,4 +119,10 @@ def default_handlers(
         handlers.register("read_meter", MeterReads(command_port))
     if purge_task_log is not None:
         handlers.register("purge_task_log", lambda run: {"purged": purge_task_log()})
+    if purge_raw_frames is not None:
+        # Deletes by age only: running it twice purges nothing the second time.
+        handlers.register("purge_raw_frames", lambda run: {"purged": purge_raw_frames()})
+    if purge_comm_log is not None:
+        # By age only, like the other purges: a second run purges nothing more.
+        handlers.register("purge_comm_log", lambda run: {"purged": purge_comm_log()})
     return handlers
