@@ -2,7 +2,8 @@
 
 The listener checks frames one at a time; this sink sorts what it accepts into two
 queues and always drains the critical one first, so a last gasp or a tamper alarm is
-recorded ahead of a backlog of load-profile pushes.
+recorded ahead of a backlog of load-profile pushes. A pushed load profile is decoded
+here (`push_objects`) and handed on as intervals.
 """
 
 from __future__ import annotations
@@ -13,10 +14,15 @@ import logging
 from typing import Any
 
 from adapters.dlms.ciphering import SecurityKeys
-from adapters.dlms.push import DataNotification, PushRejected
+from adapters.dlms.errors import FrameError
+from adapters.dlms.push import DataNotification, PushListener, PushOutcome, PushRejected
+from adapters.dlms.push.push_objects import decode_profile_push, device_id_of
+from application.collection import ProfileInterval
 from application.push_ingestion import PushIngestion, ReceivedPush, is_critical
+from application.pushed_profiles import PushedLoadProfiles
 
 log = logging.getLogger(__name__)
+LOAD_PROFILE_ENERGY = "1.0.1.29.0.255"  # the column of the load profile channels are fed from
 
 
 def json_stable(value: Any) -> Any:
@@ -48,6 +54,8 @@ class PrioritizedPushSink:
             sent_at=notification.sent_at.isoformat() if notification.sent_at else None,
             body=json_stable(notification.body),
             peer=peer,
+            device_id=device_id_of(notification.body),
+            intervals=pushed_intervals(notification, peer),
         )
         await (self.critical if is_critical(push.body) else self.bulk).put(push)
         self._ready.set()
@@ -96,6 +104,18 @@ class PrioritizedPushSink:
                 await self._worker
 
 
+def pushed_intervals(notification: DataNotification, peer: str) -> tuple[ProfileInterval, ...]:
+    """The load profile entries a push carries (none if it carries no load profile)."""
+    try:
+        profile = decode_profile_push(notification.body)
+    except FrameError as error:  # recorded as a push all the same; its rows are not read
+        log.warning("load profile push from %s not readable: %s", peer, error)
+        return ()
+    if profile is None:
+        return ()
+    return tuple(ProfileInterval(r.captured_at, r.status, r.energy_wh) for r in profile.rows)
+
+
 class MeterKeyring:
     """Which system title is which meter, and its keys: rebuilt from the registry.
 
@@ -107,6 +127,8 @@ class MeterKeyring:
         self.installation = installation
         self.keys: dict[bytes, SecurityKeys] = {}
         self.meters: dict[str, str] = {}  # system title hex -> serial
+        self.plain_meters: set[str] = set()  # serials of meters without HLS keys
+        self.channels: dict[str, list[str]] = {}  # serial -> channels its profile feeds
 
     def refresh(self) -> int:
         from datetime import UTC, datetime
@@ -117,8 +139,12 @@ class MeterKeyring:
         registry = installation.registry
         keys: dict[bytes, SecurityKeys] = {}
         meters: dict[str, str] = {}
-        for row in installation.read_models.directory.meters(limit=1_000_000):
+        plain: set[str] = set()
+        directory = installation.read_models.directory
+        for row in directory.meters(limit=1_000_000):
             settings = registry.get("meter", row["serial"]).attributes_on(today)
+            if settings.get("security_profile") != "hls-gmac":
+                plain.add(row["serial"])
             title = settings.get("system_title")
             if not title:
                 continue
@@ -135,7 +161,94 @@ class MeterKeyring:
         self.keys.clear()
         self.keys.update(keys)
         self.meters = meters
+        self.plain_meters = plain
+        self.channels = _load_profile_channels(directory.channels(limit=1_000_000))
         return len(meters)
 
     def meter_of_title(self, title: str) -> str | None:
         return self.meters.get(title)
+
+    def meter_of_device(self, serial: str) -> str | None:
+        """The meter a plain push names, if it is one that may push in clear."""
+        return serial if serial in self.plain_meters else None
+
+    def channels_fed_by(self, serial: str) -> list[str]:
+        return self.channels.get(serial, [])
+
+    def identify(self, outcome: PushOutcome) -> str | None:
+        """The meter a pushed frame came from, as far as it can tell (raw frames)."""
+        if isinstance(outcome, PushRejected):
+            return self.meter_of_title(outcome.system_title) if outcome.system_title else None
+        if outcome.system_title is not None:
+            return self.meter_of_title(outcome.system_title.hex())
+        device = device_id_of(outcome.body)
+        return self.meter_of_device(device) if device else None
+
+
+def _load_profile_channels(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Metered channels fed by the load profile's interval energy, per meter serial."""
+    fed: dict[str, list[str]] = {}
+    for row in rows:
+        metered = row.get("kind") == "metered" and row.get("meter_channel") == LOAD_PROFILE_ENERGY
+        if metered and row.get("meter_serial"):
+            fed.setdefault(str(row["meter_serial"]), []).append(str(row["channel_key"]))
+    return fed
+
+
+class PushService:
+    """The push listener of an installation, wired: meters and keys from the registry,
+    accepted pushes into the HeadEnd (load profiles into their channels), refusals as
+    security events, every frame into the raw-frame store.
+
+        service = PushService(installation, udp_port=4059, tcp_port=4059)
+        await service.start()      # listening; `service.listener.udp_port` ...
+        await service.refresh()    # meters registered since are known
+        await service.stop()       # after recording what was received
+    """
+
+    def __init__(
+        self,
+        installation: Any,
+        *,
+        host: str = "127.0.0.1",
+        udp_port: int | None = 4059,
+        tcp_port: int | None = 4059,
+        accept_plain: bool = True,
+    ) -> None:
+        self.keyring = MeterKeyring(installation)
+        self.ingestion = PushIngestion(
+            installation.head_end,
+            self.keyring.meter_of_title,
+            meter_of_device=self.keyring.meter_of_device,
+            profiles=PushedLoadProfiles(installation.collection, self.keyring.channels_fed_by),
+        )
+        self.sink = PrioritizedPushSink(self.ingestion)
+        self.listener = PushListener(
+            self.sink,
+            keyring=self.keyring.keys,
+            accept_plain=accept_plain,
+            host=host,
+            udp_port=udp_port,
+            tcp_port=tcp_port,
+            recorder=getattr(installation, "frame_recorder", None),
+            identify=self.keyring.identify,
+        )
+
+    async def start(self) -> int:
+        """Starts listening; returns how many meters with a system title are known."""
+        known = await self.refresh()
+        await self.listener.start()
+        return known
+
+    async def refresh(self) -> int:
+        return await asyncio.to_thread(self.keyring.refresh)
+
+    async def drained(self) -> None:
+        """Waits until every frame received so far is checked and recorded."""
+        await self.listener.idle()
+        await self.sink.drained()
+
+    async def stop(self) -> None:
+        await self.listener.stop()
+        await self.sink.drained()
+        await self.sink.close()

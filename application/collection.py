@@ -45,6 +45,7 @@ class MeterAddress:
     framing: str = "wrapper"
     block_cipher_key: bytes | None = None
     authentication_key: bytes | None = None
+    serial: str | None = None  # the registry's serial: names the meter's raw frames
 
     def __repr__(self) -> str:  # never show the password or the keys
         return f"MeterAddress({self.host}:{self.port}, {self.framing}, {self.security_profile})"
@@ -79,21 +80,33 @@ class Collection:
         settings = channel.attributes_on(today)
         address = self.address_of(serial, meter, today)
         rows = await self.source.read_load_profile(address, start, end)
-        step = timedelta(minutes=int(settings["interval_minutes"]))
+        return await asyncio.to_thread(
+            self.record_intervals, channel_key, rows, COLLECTOR, channel, settings
+        )
+
+    def record_intervals(
+        self,
+        channel_key: str,
+        rows: Sequence[ProfileInterval],
+        provenance: Provenance = COLLECTOR,
+        channel: Channel | None = None,
+        settings: dict[str, object] | None = None,
+    ) -> BlockOutcome:
+        """Load-profile entries of the channel's meter (read, or pushed by the meter)
+        recorded as interval blocks, split at gaps; repeating known entries records
+        nothing."""
+        if channel is None or settings is None:
+            channel = self.registry.get("channel", channel_key)
+            settings = channel.attributes_on(datetime.now(UTC).date())
+        minutes = int(str(settings["interval_minutes"]))
+        step = timedelta(minutes=minutes)
         outcome = BlockOutcome(intervals=0, recorded_days=0)
         for run in _contiguous_runs(rows, step):
             values = np.array([float(_scaled(row, channel, step)) for row in run], dtype=np.float64)
             statuses = np.array([row.status & 0xFF for row in run], dtype=np.uint8)
             # Load profiles stamp the end of each interval; channels index by its start.
             first_start = run[0].captured_at - step
-            recorded = await asyncio.to_thread(
-                self._store,
-                channel_key,
-                int(settings["interval_minutes"]),
-                first_start,
-                values,
-                statuses,
-            )
+            recorded = self._store(channel_key, minutes, first_start, values, statuses, provenance)
             outcome = BlockOutcome(
                 outcome.intervals + recorded.intervals,
                 outcome.recorded_days + recorded.recorded_days,
@@ -119,6 +132,7 @@ class Collection:
             framing="hdlc" if meter.get("protocol") == "dlms-hdlc-tcp" else "wrapper",
             block_cipher_key=keys[0] if keys else None,
             authentication_key=keys[1] if keys else None,
+            serial=serial,
         )
 
     def _store(
@@ -128,12 +142,13 @@ class Collection:
         start: datetime,
         values: np.ndarray,
         statuses: np.ndarray,
+        provenance: Provenance = COLLECTOR,
     ) -> BlockOutcome:
         if self.workflow is not None:
             delivery = Delivery(channel_key, start, values, statuses)
-            return self.workflow.process(delivery, COLLECTOR).stored
+            return self.workflow.process(delivery, provenance).stored
         return self.readings.record_block(
-            Channel.id_for(channel_key), interval_minutes, start, values, statuses, COLLECTOR
+            Channel.id_for(channel_key), interval_minutes, start, values, statuses, provenance
         )
 
 

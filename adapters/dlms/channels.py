@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from adapters.dlms import obis
+from adapters.dlms.frame_capture import FrameTap
 from adapters.dlms.hdlc import HdlcAddress
 from adapters.dlms.hdlc_link import HdlcChannel
 from adapters.dlms.transport import WrapperChannel
@@ -45,7 +46,10 @@ class ApduChannel(Protocol):
     async def close(self) -> None: ...
 
 
-async def open_channel(endpoint: MeterEndpoint, client_address: int, timeout: float) -> ApduChannel:
+async def open_channel(
+    endpoint: MeterEndpoint, client_address: int, timeout: float, tap: FrameTap | None = None
+) -> ApduChannel:
+    """`tap`, if given, is handed every frame of the connection (raw frame capture)."""
     if endpoint.framing == "hdlc":
         return await HdlcChannel.connect(
             endpoint.host,
@@ -53,6 +57,7 @@ async def open_channel(endpoint: MeterEndpoint, client_address: int, timeout: fl
             timeout=timeout,
             client_address=client_address,
             server_address=HdlcAddress(endpoint.server_address, endpoint.physical_address),
+            tap=tap,
         )
     if endpoint.framing != "wrapper":
         raise ValueError(f"unknown framing {endpoint.framing!r}")
@@ -62,4 +67,5 @@ async def open_channel(endpoint: MeterEndpoint, client_address: int, timeout: fl
         timeout=timeout,
         client_address=client_address,
         server_address=endpoint.server_address,
+        tap=tap,
     )

@@ -15,6 +15,7 @@ from gurux_dlms.objects import GXDLMSClock, GXDLMSData, GXDLMSProfileGeneric, GX
 from adapters.dlms import obis
 from adapters.dlms.cosem_datetime import decode_cosem_datetime
 from adapters.dlms.errors import AttributeReadRefused, FrameError
+from adapters.dlms.frame_capture import FrameRecorder
 from adapters.dlms.hls import HlsKeys
 from adapters.dlms.invocation_counters import InvocationCounterStore
 from adapters.dlms.profile import EnergyScale, ProfileColumns, ProfileRow, decode_rows
@@ -54,9 +55,17 @@ async def read_meter_identity(
     *,
     security: HlsKeys | None = None,
     counters: InvocationCounterStore | None = None,
+    frame_recorder: FrameRecorder | None = None,
+    meter_serial: str | None = None,
 ) -> MeterIdentity:
     async with CosemSession(
-        endpoint, password=password, timeout=timeout, security=security, counters=counters
+        endpoint,
+        password=password,
+        timeout=timeout,
+        security=security,
+        counters=counters,
+        frame_recorder=frame_recorder,
+        meter_serial=meter_serial,
     ) as session:
         serial = _serial(await session.get(GXDLMSData(obis.SERIAL_NUMBER), 2))
         clock = decode_cosem_datetime(await session.get(GXDLMSClock(obis.CLOCK), 2))
@@ -74,18 +83,27 @@ async def read_load_profile(
     timeout: float = 10.0,
     security: HlsKeys | None = None,
     counters: InvocationCounterStore | None = None,
+    frame_recorder: FrameRecorder | None = None,
+    meter_serial: str | None = None,
 ) -> LoadProfileReading:
     """The load profile 1.0.99.1.0.255 between `start` and `end` (aware datetimes).
 
     Reads by range; if the meter refuses range access, reads by entry instead. Rows are
     those with start < timestamp <= end, timestamps being interval ends. With `security`
     (the HES's HLS keys) the read runs in a glo-ciphered HLS-GMAC association; `counters`
-    keeps the meters' invocation counters (a process-wide in-memory store by default).
+    keeps the meters' invocation counters (a process-wide in-memory store by default);
+    `frame_recorder` captures the session's raw frames under `meter_serial`.
     """
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("start and end must be aware datetimes")
     async with CosemSession(
-        endpoint, password=password, timeout=timeout, security=security, counters=counters
+        endpoint,
+        password=password,
+        timeout=timeout,
+        security=security,
+        counters=counters,
+        frame_recorder=frame_recorder,
+        meter_serial=meter_serial,
     ) as session:
         serial = _serial(await session.get(GXDLMSData(obis.SERIAL_NUMBER), 2))
         profile = GXDLMSProfileGeneric(obis.LOAD_PROFILE)

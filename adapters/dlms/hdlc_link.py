@@ -13,6 +13,7 @@ import contextlib
 import logging
 
 from adapters.dlms.errors import ConnectionLost, FrameError, MeterTimeout, MeterUnreachable
+from adapters.dlms.frame_capture import FrameTap
 from adapters.dlms.hdlc import (
     LLC_REQUEST,
     LLC_RESPONSE,
@@ -31,7 +32,7 @@ CLIENT_MAX_INFO_LENGTH = 1024
 
 
 class HdlcChannel:
-    """APDUs to and from one meter over an HDLC link on TCP."""
+    """APDUs to and from one meter over an HDLC link on TCP; `tap` sees every frame."""
 
     def __init__(
         self,
@@ -42,7 +43,9 @@ class HdlcChannel:
         timeout: float,
         client_address: int,
         server_address: HdlcAddress,
+        tap: FrameTap | None = None,
     ) -> None:
+        self.tap = tap
         self._reader = reader
         self._writer = writer
         self.peer = peer
@@ -65,6 +68,7 @@ class HdlcChannel:
         timeout: float,
         client_address: int,
         server_address: HdlcAddress,
+        tap: FrameTap | None = None,
     ) -> HdlcChannel:
         peer = f"{host}:{port}"
         try:
@@ -82,10 +86,13 @@ class HdlcChannel:
             timeout=timeout,
             client_address=client_address,
             server_address=server_address,
+            tap=tap,
         )
         try:
             await channel._open_link()
         except BaseException:
+            if tap is not None:
+                tap.close()
             writer.close()
             raise
         return channel
@@ -177,7 +184,10 @@ class HdlcChannel:
     async def _command(self, frame: HdlcFrame) -> HdlcFrame:
         """Send a frame with the poll bit and return the meter's next frame to us."""
         try:
-            self._writer.write(frame.encode())
+            encoded = frame.encode()
+            if self.tap is not None:
+                self.tap.sent(encoded)
+            self._writer.write(encoded)
             await asyncio.wait_for(self._writer.drain(), timeout=self.timeout)
             return await asyncio.wait_for(self._next_frame(), timeout=self.timeout)
         except BaseException as error:
@@ -200,6 +210,8 @@ class HdlcChannel:
             item = self._pending.pop(0)
             if isinstance(item, FrameError):
                 raise FrameError(f"meter {self.peer}: {item}")
+            if self.tap is not None:
+                self.tap.received(item)
             try:
                 frame = decode_frame(item)
             except FrameError as error:
@@ -229,6 +241,8 @@ class HdlcChannel:
                 with contextlib.suppress(ConnectionLost, MeterTimeout, FrameError):
                     await self._disconnect()
         finally:
+            if self.tap is not None:
+                self.tap.close()
             self._writer.close()
             with contextlib.suppress(OSError, TimeoutError):
                 await asyncio.wait_for(self._writer.wait_closed(), timeout=self.timeout)

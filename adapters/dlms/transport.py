@@ -11,13 +11,14 @@ import contextlib
 import struct
 
 from adapters.dlms.errors import ConnectionLost, FrameError, MeterTimeout, MeterUnreachable
+from adapters.dlms.frame_capture import FrameTap
 
 WRAPPER_VERSION = 1
 WRAPPER_HEADER = struct.Struct(">HHHH")  # version, source wPort, destination wPort, length
 
 
 class WrapperTransport:
-    """One TCP connection to one meter."""
+    """One TCP connection to one meter; `tap` sees every frame sent and received."""
 
     def __init__(
         self,
@@ -26,14 +27,18 @@ class WrapperTransport:
         *,
         peer: str,
         timeout: float,
+        tap: FrameTap | None = None,
     ) -> None:
         self._reader = reader
         self._writer = writer
         self.peer = peer
         self.timeout = timeout
+        self.tap = tap
 
     @classmethod
-    async def connect(cls, host: str, port: int, *, timeout: float) -> WrapperTransport:
+    async def connect(
+        cls, host: str, port: int, *, timeout: float, tap: FrameTap | None = None
+    ) -> WrapperTransport:
         peer = f"{host}:{port}"
         try:
             reader, writer = await asyncio.wait_for(
@@ -43,11 +48,13 @@ class WrapperTransport:
             raise MeterUnreachable(f"meter {peer}: connect timed out after {timeout} s") from None
         except OSError as error:
             raise MeterUnreachable(f"meter {peer}: {error.strerror or error}") from None
-        return cls(reader, writer, peer=peer, timeout=timeout)
+        return cls(reader, writer, peer=peer, timeout=timeout, tap=tap)
 
     async def exchange(self, frame: bytes) -> bytes:
         """Send one frame and return the next whole frame the meter sends back."""
         try:
+            if self.tap is not None:
+                self.tap.sent(frame)
             self._writer.write(frame)
             await asyncio.wait_for(self._writer.drain(), timeout=self.timeout)
             return await asyncio.wait_for(self._read_frame(), timeout=self.timeout)
@@ -62,10 +69,17 @@ class WrapperTransport:
         header = await self._reader.readexactly(WRAPPER_HEADER.size)
         version, _source, _destination, length = WRAPPER_HEADER.unpack(header)
         if version != WRAPPER_VERSION:
+            if self.tap is not None:
+                self.tap.received(header)
             raise FrameError(f"meter {self.peer}: not a WRAPPER frame (version {version})")
-        return header + await self._reader.readexactly(length)
+        frame = header + await self._reader.readexactly(length)
+        if self.tap is not None:
+            self.tap.received(frame)
+        return frame
 
     async def close(self) -> None:
+        if self.tap is not None:
+            self.tap.close()
         self._writer.close()
         with contextlib.suppress(OSError, TimeoutError):
             await asyncio.wait_for(self._writer.wait_closed(), timeout=self.timeout)
@@ -87,9 +101,16 @@ class WrapperChannel:
 
     @classmethod
     async def connect(
-        cls, host: str, port: int, *, timeout: float, client_address: int, server_address: int
+        cls,
+        host: str,
+        port: int,
+        *,
+        timeout: float,
+        client_address: int,
+        server_address: int,
+        tap: FrameTap | None = None,
     ) -> WrapperChannel:
-        transport = await WrapperTransport.connect(host, port, timeout=timeout)
+        transport = await WrapperTransport.connect(host, port, timeout=timeout, tap=tap)
         return cls(transport, client_address=client_address, server_address=server_address)
 
     async def exchange(self, apdu: bytes) -> bytes:

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from dramatiq import Broker, Worker
 
+from adapters.dlms.communication_log import CommunicationLog
 from adapters.persistence.factory import shared_datastore
 from adapters.persistence.store import StoreLocation
 from adapters.queue.actors import TaskRunner, declare_actors
@@ -34,6 +35,7 @@ from adapters.queue.heartbeats import Heartbeats
 from adapters.queue.maintenance import Lease, Maintenance
 from adapters.queue.reconciler import Reconciler
 from adapters.queue.task_loader import BulkTaskLoader
+from adapters.raw_frames import purge_expired_frames
 from application.operations import Operations
 from domain.processing_server import ThreadGroup
 from domain.task_types import queue_names
@@ -127,7 +129,9 @@ class WorkerProcess:
         self.operations.use_group_commit()
         self.monitor = _despite_rivals(lambda: TaskMonitor(datastore, self.operations))
         self.handlers = handlers or default_handlers(
-            purge_task_log=lambda: self.monitor.purge(datetime.now(UTC))
+            purge_task_log=lambda: self.monitor.purge(datetime.now(UTC)),
+            purge_raw_frames=lambda: purge_expired_frames(engine),
+            purge_comm_log=lambda: CommunicationLog(engine).purge(),
         )
         self.runner = TaskRunner(self.operations, self.handlers, settings.name, self.instance)
         client = None if queue.is_stub else redis_client(queue)

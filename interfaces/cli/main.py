@@ -10,6 +10,8 @@ from typing import Annotated
 import typer
 
 from interfaces.cli.commands import command as send_command
+from interfaces.cli.connectivity import connectivity
+from interfaces.cli.frames import frames_app
 from interfaces.cli.operations import servers_app, tasks_app
 from interfaces.cli.operations import worker as worker_command
 from interfaces.cli.options import DatabaseUrl, DataDir
@@ -29,6 +31,8 @@ app.command("simulate")(simulate)
 app.command("worker")(worker_command)
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(servers_app, name="servers")
+app.command("connectivity")(connectivity)
+app.add_typer(frames_app, name="frames")
 
 
 def _cli_provenance(reason: str):  # type: ignore[no-untyped-def]

@@ -22,22 +22,17 @@ def push_listener(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Verify, decode and record meter pushes; refusals are recorded as security events."""
-    from adapters.dlms.push import PushListener
-    from adapters.push_service import MeterKeyring, PrioritizedPushSink
-    from application.push_ingestion import PushIngestion
+    """Verify, decode and record meter pushes (pushed load profiles as interval data);
+    refusals are recorded as security events, every frame as a raw frame."""
+    from adapters.push_service import PushService
     from interfaces.installation import Installation
 
     installation = Installation.open(data_dir, database_url)
-    keyring = MeterKeyring(installation)
 
     async def serve() -> None:
-        known = await asyncio.to_thread(keyring.refresh)
-        sink = PrioritizedPushSink(PushIngestion(installation.head_end, keyring.meter_of_title))
-        listener = PushListener(
-            sink, keyring=keyring.keys, host=host, udp_port=udp_port, tcp_port=tcp_port
-        )
-        await listener.start()
+        service = PushService(installation, host=host, udp_port=udp_port, tcp_port=tcp_port)
+        known = await service.start()
+        listener = service.listener
         typer.echo(
             f"push listener: UDP {host}:{listener.udp_port}, TCP {host}:{listener.tcp_port}, "
             f"{known} meters known"
@@ -50,10 +45,8 @@ def push_listener(
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), refresh_seconds)
             if not stopping.is_set():
-                await asyncio.to_thread(keyring.refresh)
-        await listener.stop()
-        await sink.drained()
-        await sink.close()
+                await service.refresh()
+        await service.stop()
 
     try:
         asyncio.run(serve())

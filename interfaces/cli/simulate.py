@@ -4,6 +4,10 @@ Meter N is serial ``{prefix}{N:06d}`` on port ``base_port + N - 1``. The managem
 password (LLS) comes from an environment variable, never from the command line (it would
 show in the process list and the shell history); without it only the public client can
 associate and commands other than reads are refused.
+
+With ``--push-to HOST:PORT`` every meter also pushes its load profile (every
+``--push-every-minutes``, and at the times of its push schedule) and its alarms
+(scripted faults) to a push listener, over UDP or ``--push-transport tcp``.
 """
 
 from __future__ import annotations
@@ -32,9 +36,20 @@ def simulate(
     password_env: Annotated[
         str, typer.Option(help="Environment variable holding the management password.")
     ] = "HES_SIMULATOR_PASSWORD",
+    push_to: Annotated[
+        str | None, typer.Option(help="HOST:PORT of a push listener: the meters push.")
+    ] = None,
+    push_transport: Annotated[str, typer.Option(help="udp or tcp.")] = "udp",
+    push_every_minutes: Annotated[
+        float, typer.Option(min=0.05, help="Load profile pushes this often.")
+    ] = 15.0,
+    push_entries: Annotated[
+        int | None, typer.Option(min=1, help="Profile entries per push (default: a day's).")
+    ] = None,
 ) -> None:
     """Serve simulated meters (WRAPPER or HDLC over TCP) until interrupted."""
     from adapters.dlms.simulator import SimulatedFleet, SimulatedMeterConfig
+    from interfaces.cli.simulated_push_options import push_settings
 
     if framing not in ("wrapper", "hdlc"):
         raise typer.BadParameter("framing must be wrapper or hdlc")
@@ -42,6 +57,7 @@ def simulate(
         raise typer.BadParameter("base port + meters goes beyond port 65535")
     chosen: Literal["wrapper", "hdlc"] = "hdlc" if framing == "hdlc" else "wrapper"
     password = os.environ.get(password_env) or None
+    pushes = push_settings(push_to, push_transport, push_every_minutes, push_entries)
     configs = [
         SimulatedMeterConfig(
             f"{prefix}{number:06d}",
@@ -55,7 +71,7 @@ def simulate(
     ]
 
     async def serve() -> None:
-        fleet = SimulatedFleet(configs)
+        fleet = SimulatedFleet(configs, pushes)
         ports = await fleet.start()
         first, last = configs[0].serial, configs[-1].serial
         access = "management (LLS) and public" if password else "public client only"
@@ -63,6 +79,12 @@ def simulate(
             f"{len(ports)} meters {first}..{last} on 127.0.0.1:{base_port}.."
             f"{base_port + meters - 1} ({chosen}, {access}); Ctrl-C stops"
         )
+        if pushes is not None:
+            where = pushes.destination
+            typer.echo(
+                f"pushing load profiles every {push_every_minutes:g} min, and alarms, to "
+                f"{where.host}:{where.port} over {where.transport}"
+            )
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sign in (signal.SIGINT, signal.SIGTERM):

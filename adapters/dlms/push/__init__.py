@@ -2,7 +2,10 @@
 
 What lives here: `notification` decodes and checks one APDU (plain or general-glo-
 ciphering, tag verified with `cryptography`, counter checked per system title);
-`listener` runs the asyncio UDP/TCP servers and hands every outcome to a `PushSink`.
+`listener` runs the asyncio UDP/TCP servers and hands every outcome to a `PushSink`
+(and every frame to a `FrameRecorder`); `push_objects` says what the load profile and
+alarm pushes carry and reads a pushed load profile; `encoding` builds pushes as a meter
+sends them (the simulated meters use it).
 What may be touched from outside: the names exported below.
 """
 
