@@ -67,7 +67,7 @@ def _by_range(
         if _key(class_id, logical_name, attribute) != columns[0]:
             raise AccessRefused(DataAccessResult.OTHER_REASON)  # only the clock sorts
         selected = [_column_index(item, columns) for item in wanted] or list(range(len(columns)))
-        first, last = _moment(start), _moment(end)
+        first, last = range_bound(start), range_bound(end)
     except (TypeError, ValueError, FrameError):
         raise AccessRefused(DataAccessResult.OTHER_REASON) from None
     return [row for row in rows if first <= row[0] <= last], selected
@@ -98,7 +98,8 @@ def _column_index(capture_object: Any, columns: Sequence[Column]) -> int:
     return list(columns).index(key)
 
 
-def _moment(value: Any) -> dt.datetime:
+def range_bound(value: Any) -> dt.datetime:
+    """A bound of a selective access by range, as the client sent it, in UTC."""
     if isinstance(value, GXDateTime):  # a client that sent the date-time type (0x19)
         moment = value.value
         if moment.tzinfo is None:

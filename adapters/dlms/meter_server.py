@@ -3,13 +3,11 @@ each attribute reads as at this moment of the meter's clock."""
 
 from __future__ import annotations
 
-import datetime as dt
 import hmac
 from typing import Any
 
 from gurux_dlms import GXByteBuffer
 from gurux_dlms.enums import Authentication, DataType, SourceDiagnostic, Unit
-from gurux_dlms.GXDateTime import GXDateTime
 from gurux_dlms.internal._GXCommon import _GXCommon
 from gurux_dlms.objects.enums import AssociationStatus
 
@@ -21,8 +19,6 @@ from adapters.dlms.association_view import (
 )
 from adapters.dlms.consumption import ENERGY_SCALER
 from adapters.dlms.cosem_datetime import (
-    COSEM_DATETIME_LENGTH,
-    decode_cosem_datetime,
     encode_cosem_datetime,
 )
 from adapters.dlms.cosem_objects import (
@@ -32,6 +28,7 @@ from adapters.dlms.cosem_objects import (
 )
 from adapters.dlms.errors import FrameError
 from adapters.dlms.get_service import AccessRefused, AttributeRequest, DataAccessResult
+from adapters.dlms.meter_profiles import range_bound
 from adapters.dlms.secure_server import SecuredCosemServer
 from adapters.dlms.set_action_service import (
     ActionRequest,
@@ -182,7 +179,7 @@ class SimulatedMeterServer(SecuredCosemServer):
             if key != CAPTURE_COLUMNS[0]:
                 raise AccessRefused(DataAccessResult.OTHER_REASON)  # only the clock sorts
             columns = [_column_of(item) for item in selected] or list(range(len(CAPTURE_COLUMNS)))
-            first, last = _moment(start), _moment(end)
+            first, last = range_bound(start), range_bound(end)
         except (TypeError, ValueError, FrameError):
             raise AccessRefused(DataAccessResult.OTHER_REASON) from None
         return self.meter.rows_in_range(first, last), columns
@@ -207,19 +204,6 @@ def _column_of(capture_object: Any) -> int:
         if column == key:
             return index
     raise ValueError("not a capture object of this profile")
-
-
-def _moment(value: Any) -> dt.datetime:
-    if isinstance(value, GXDateTime):  # a client that sent the date-time type (0x19)
-        moment = value.value
-        if moment.tzinfo is None:
-            raise ValueError("naive date-time in a range")
-        return moment.astimezone(dt.UTC)
-    if isinstance(value, bytes | bytearray) and len(value) == COSEM_DATETIME_LENGTH:
-        decoded = decode_cosem_datetime(value)
-        if decoded is not None:
-            return decoded
-    raise ValueError("range bound is not a COSEM date-time")
 
 
 def _scaler_unit(scaler: int, unit: int) -> bytes:
