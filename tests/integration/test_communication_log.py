@@ -6,7 +6,6 @@ when the meter was not reached."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -27,6 +26,7 @@ from domain.provenance import Provenance
 from interfaces.installation import Installation
 from projections.connectivity import ConnectivityReport
 from tests.integration.meter_proxies import SilentMeter
+from tests.meters import closed_port, register_profile_channel
 
 SETUP = Provenance("test", "set-up", "system")
 PASSWORD = "comm-log-secret-1"
@@ -73,20 +73,7 @@ def register(
         SETUP,
         secrets={"lls_password": password},
     )
-    installation.registry.register(
-        "channel",
-        {
-            "channel_key": f"SP-{serial}:A+",
-            "service_point_id": f"SP-{serial}",
-            "kind": "metered",
-            "unit": "kWh",
-            "interval_minutes": 15,
-            "meter_serial": serial,
-            "meter_channel": "1.0.1.29.0.255",
-        },
-        SINCE,
-        SETUP,
-    )
+    register_profile_channel(installation, serial, SINCE, SETUP)
 
 
 def move(installation: Installation, serial: str, port: int) -> None:
@@ -102,12 +89,6 @@ def collect(installation: Installation, serial: str, timeout: float = 10.0) -> N
     asyncio.run(
         collection.collect_load_profile(serial, f"SP-{serial}:A+", end - timedelta(hours=2), end)
     )
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_a_read_is_one_logged_session_and_makes_the_meter_communicating(

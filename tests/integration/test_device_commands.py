@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
@@ -17,6 +16,7 @@ from domain.command_types import InvalidCommandParameters
 from domain.device_command import CommandStateError
 from domain.provenance import Provenance
 from interfaces.installation import Installation
+from tests.meters import closed_port, register_profile_channel
 
 OLGA = Provenance("olga", "customer called: no data on the portal", "api")
 SETUP = Provenance("test", "set-up", "system")
@@ -29,12 +29,6 @@ def installation(store: StoreLocation) -> Iterator[Installation]:
     )
     yield found
     found.close()
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def register(installation: Installation, serial: str, port: int) -> None:
@@ -51,20 +45,7 @@ def register(installation: Installation, serial: str, port: int) -> None:
         SETUP,
         secrets={"lls_password": "pw-" + serial},
     )
-    installation.registry.register(
-        "channel",
-        {
-            "channel_key": f"SP-{serial}:A+",
-            "service_point_id": f"SP-{serial}",
-            "kind": "metered",
-            "unit": "kWh",
-            "interval_minutes": 15,
-            "meter_serial": serial,
-            "meter_channel": "1.0.1.29.0.255",
-        },
-        since,
-        SETUP,
-    )
+    register_profile_channel(installation, serial, since, SETUP)
 
 
 def run(installation: Installation, command_id: object) -> object:

@@ -22,6 +22,7 @@ from domain.channel import Channel
 from domain.meter_push import MeterPush, SecurityEvent
 from domain.provenance import Provenance
 from interfaces.installation import Installation
+from tests.meters import register_profile_channel
 
 SETUP = Provenance("test", "set-up", "system")
 NOW = dt.datetime(2026, 3, 4, 6, 0, tzinfo=dt.UTC)  # the meters' clock
@@ -55,20 +56,7 @@ def register(installation: Installation, serial: str, *, hls: bool) -> None:
         SETUP,
         secrets=secrets,
     )
-    installation.registry.register(
-        "channel",
-        {
-            "channel_key": f"SP-{serial}:A+",
-            "service_point_id": f"SP-{serial}",
-            "kind": "metered",
-            "unit": "kWh",
-            "interval_minutes": 15,
-            "meter_serial": serial,
-            "meter_channel": "1.0.1.29.0.255",
-        },
-        since,
-        SETUP,
-    )
+    register_profile_channel(installation, serial, since, SETUP)
 
 
 Scenario = Callable[[PushService, dict[str, SimulatedFleet]], Awaitable[None]]
