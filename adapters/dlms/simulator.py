@@ -23,8 +23,9 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
+import socket
 import threading
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine, Iterable, Mapping
 from typing import Any
 
 from adapters.dlms.hdlc import FrameSplitter
@@ -32,12 +33,14 @@ from adapters.dlms.hdlc_server import HdlcServerLink
 from adapters.dlms.meter_server import SimulatedMeterServer
 from adapters.dlms.server_fixes import MalformedFrame
 from adapters.dlms.simulated_faults import PowerFailure, Tamper, VoltageDisturbance
+from adapters.dlms.simulated_link_faults import ConnectionDropped, FaultyLink, LinkFaults
 from adapters.dlms.simulated_meter import SimulatedMeter, SimulatedMeterConfig
 from adapters.dlms.simulated_pushes import FleetPushes, MeterPusher, PushSettings
 from adapters.dlms.transport import WRAPPER_HEADER, WRAPPER_VERSION
 
 __all__ = [
     "FleetThread",
+    "LinkFaults",
     "MeterSimulator",
     "PowerFailure",
     "SimulatedFleet",
@@ -66,17 +69,28 @@ class MeterSimulator:
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
         self.dropped_frames: list[str] = []  # HDLC frames dropped (bad CRC ...), why
+        self.link_faults = LinkFaults()  # scripted per meter by the fleet
+        self._closed_port: socket.socket | None = None  # an unreachable meter's port
 
     @property
     def serial(self) -> str:
         return self.config.serial
 
     async def start(self) -> int:
+        if self.link_faults.unreachable:
+            # The port is held but nothing listens: every connection is refused.
+            self._closed_port = socket.socket()
+            self._closed_port.bind((HOST, self.config.port))
+            self.port = self._closed_port.getsockname()[1]
+            return self.port
         self._server = await asyncio.start_server(self._serve, HOST, self.config.port)
         self.port = self._server.sockets[0].getsockname()[1]
         return self.port
 
     async def stop(self) -> None:
+        if self._closed_port is not None:
+            self._closed_port.close()
+            self._closed_port = None
         if self._server is not None:
             self._server.close()
         # Python 3.11's wait_closed() does not wait for open connections: end them here.
@@ -92,13 +106,16 @@ class MeterSimulator:
         assert task is not None
         self._connections.add(task)
         server = SimulatedMeterServer(self.meter)
+        link = FaultyLink(self.link_faults)
         try:
             if self.config.framing == "hdlc":
-                await self._serve_hdlc(server, reader, writer)
+                await self._serve_hdlc(server, reader, writer, link)
             else:
-                await _serve_wrapper(server, reader, writer)
+                await _serve_wrapper(server, reader, writer, link)
         except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
             pass  # the client went away or fell silent: a meter just frees the channel
+        except ConnectionDropped as why:
+            log.info("meter %s: %s", self.serial, why)
         except MalformedFrame as error:
             log.info("meter %s: dropping connection after malformed frame: %s", self.serial, error)
         except asyncio.CancelledError:
@@ -116,6 +133,7 @@ class MeterSimulator:
         server: SimulatedMeterServer,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
+        faults: FaultyLink,
     ) -> None:
         link = HdlcServerLink(
             server.handle_apdu,
@@ -132,12 +150,16 @@ class MeterSimulator:
                 return
             for raw in splitter.feed(data):
                 for answer in link.receive(raw):
-                    writer.write(answer)
+                    await faults.before_answer()
+                    writer.write(faults.spoiled(answer))
             await writer.drain()
 
 
 async def _serve_wrapper(
-    server: SimulatedMeterServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    server: SimulatedMeterServer,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    faults: FaultyLink,
 ) -> None:
     while True:
         frame = await _read_frame(reader)
@@ -145,7 +167,8 @@ async def _serve_wrapper(
             return
         reply = server.handle_frame(frame)
         if reply:
-            writer.write(reply)
+            await faults.before_answer()
+            writer.write(faults.spoiled(reply))
             await writer.drain()
 
 
@@ -171,12 +194,20 @@ class SimulatedFleet:
     also pushes its load profile and alarms (`simulated_pushes`)."""
 
     def __init__(
-        self, configs: Iterable[SimulatedMeterConfig], pushes: PushSettings | None = None
+        self,
+        configs: Iterable[SimulatedMeterConfig],
+        pushes: PushSettings | None = None,
+        link_faults: Mapping[str, LinkFaults] | None = None,
     ) -> None:
         self.meters = [MeterSimulator(config) for config in configs]
         serials = [meter.serial for meter in self.meters]
         if len(set(serials)) != len(serials):
             raise ValueError("serial numbers in a fleet must be unique")
+        unknown = set(link_faults or ()) - set(serials)
+        if unknown:
+            raise ValueError(f"link faults for meters not in the fleet: {sorted(unknown)}")
+        for simulator in self.meters:
+            simulator.link_faults = (link_faults or {}).get(simulator.serial, LinkFaults())
         # The HES keeps replay counters per system title: two meters sharing one would
         # look like one meter replaying.
         titles = [m.config.hls_keys.system_title for m in self.meters if m.config.hls_keys]
@@ -227,9 +258,12 @@ class FleetThread:
     """A `SimulatedFleet` on its own event loop in a daemon thread, for synchronous code."""
 
     def __init__(
-        self, configs: Iterable[SimulatedMeterConfig], pushes: PushSettings | None = None
+        self,
+        configs: Iterable[SimulatedMeterConfig],
+        pushes: PushSettings | None = None,
+        link_faults: Mapping[str, LinkFaults] | None = None,
     ) -> None:
-        self.fleet = SimulatedFleet(configs, pushes)
+        self.fleet = SimulatedFleet(configs, pushes, link_faults)
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None

@@ -5,6 +5,9 @@ password (LLS) comes from an environment variable, never from the command line (
 show in the process list and the shell history); without it only the public client can
 associate and commands other than reads are refused.
 
+``--unreachable``, ``--slow``, ``--dropping`` and ``--garbling`` give that many of the
+last meters a scripted link fault (``simulated_link_faults``).
+
 With ``--push-to HOST:PORT`` every meter also pushes its load profile (every
 ``--push-every-minutes``, and at the times of its push schedule) and its alarms
 (scripted faults) to a push listener, over UDP or ``--push-transport tcp``.
@@ -46,9 +49,18 @@ def simulate(
     push_entries: Annotated[
         int | None, typer.Option(min=1, help="Profile entries per push (default: a day's).")
     ] = None,
+    unreachable: Annotated[int, typer.Option(min=0, help="Meters nobody can reach.")] = 0,
+    slow: Annotated[int, typer.Option(min=0, help="Meters that answer late.")] = 0,
+    slow_seconds: Annotated[float, typer.Option(min=0, help="How late they answer.")] = 5.0,
+    dropping: Annotated[
+        int, typer.Option(min=0, help="Meters that hang up after 3 answers a session.")
+    ] = 0,
+    garbling: Annotated[
+        int, typer.Option(min=0, help="Meters whose every 5th answer has a byte flipped.")
+    ] = 0,
 ) -> None:
     """Serve simulated meters (WRAPPER or HDLC over TCP) until interrupted."""
-    from adapters.dlms.simulator import SimulatedFleet, SimulatedMeterConfig
+    from adapters.dlms.simulator import LinkFaults, SimulatedFleet, SimulatedMeterConfig
     from interfaces.cli.simulated_push_options import push_settings
 
     if framing not in ("wrapper", "hdlc"):
@@ -58,6 +70,8 @@ def simulate(
     chosen: Literal["wrapper", "hdlc"] = "hdlc" if framing == "hdlc" else "wrapper"
     password = os.environ.get(password_env) or None
     pushes = push_settings(push_to, push_transport, push_every_minutes, push_entries)
+    if unreachable + slow + dropping + garbling > meters:
+        raise typer.BadParameter("more faulty meters than meters")
     configs = [
         SimulatedMeterConfig(
             f"{prefix}{number:06d}",
@@ -70,8 +84,21 @@ def simulate(
         for number in range(1, meters + 1)
     ]
 
+    # Faults go to the last meters of the fleet, so that meter 1 stays a healthy one.
+    faulty = iter(reversed([config.serial for config in configs]))
+    link_faults = {
+        next(faulty): fault
+        for count, fault in (
+            (unreachable, LinkFaults(unreachable=True)),
+            (slow, LinkFaults(answer_delay_seconds=slow_seconds)),
+            (dropping, LinkFaults(drop_after_answers=3)),
+            (garbling, LinkFaults(corrupt_every=5)),
+        )
+        for _ in range(count)
+    }
+
     async def serve() -> None:
-        fleet = SimulatedFleet(configs, pushes)
+        fleet = SimulatedFleet(configs, pushes, link_faults)
         ports = await fleet.start()
         first, last = configs[0].serial, configs[-1].serial
         access = "management (LLS) and public" if password else "public client only"
@@ -79,6 +106,11 @@ def simulate(
             f"{len(ports)} meters {first}..{last} on 127.0.0.1:{base_port}.."
             f"{base_port + meters - 1} ({chosen}, {access}); Ctrl-C stops"
         )
+        if link_faults:
+            typer.echo(
+                f"scripted link faults: {unreachable} unreachable, {slow} slow, "
+                f"{dropping} dropping, {garbling} garbling (the last meters)"
+            )
         if pushes is not None:
             where = pushes.destination
             typer.echo(

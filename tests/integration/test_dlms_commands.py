@@ -21,6 +21,7 @@ from gurux_dlms.objects import GXDLMSDisconnectControl
 from adapters.dlms import obis
 from adapters.dlms.client import read_meter_identity
 from adapters.dlms.counter_store import SqlInvocationCounters
+from adapters.dlms.errors import MeterUnreachable
 from adapters.dlms.hls import HlsKeys
 from adapters.dlms.session import CosemSession, MeterEndpoint
 from adapters.dlms.simulator import FleetThread, SimulatedMeterConfig
@@ -225,18 +226,21 @@ def test_a_ciphered_session_records_the_meters_counters_in_the_sql_store(
     assert (counters.last_accepted(keys.system_title) or 0) > after_first
 
 
-def test_hes_simulate_serves_meters_until_interrupted() -> None:
+def test_hes_simulate_serves_meters_with_scripted_faults_until_interrupted() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         base_port = int(probe.getsockname()[1])
+    with socket.socket() as probe:  # the second meter's port must be free too
+        probe.bind(("127.0.0.1", base_port + 1))
     process = subprocess.Popen(
         [
             sys.executable,
             "-c",
             "from interfaces.cli.simulate import simulate_app; simulate_app()",
-            "--meters=1",
+            "--meters=2",
             f"--base-port={base_port}",
             "--prefix=CLI",
+            "--unreachable=1",
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -248,13 +252,17 @@ def test_hes_simulate_serves_meters_until_interrupted() -> None:
         banner = process.stdout.readline()
         endpoint = MeterEndpoint("127.0.0.1", base_port)
         identity = asyncio.run(read_meter_identity(endpoint, password="pw-cli"))
+        with pytest.raises(MeterUnreachable):  # the last meter is scripted unreachable
+            asyncio.run(read_meter_identity(MeterEndpoint("127.0.0.1", base_port + 1)))
+        faults = process.stdout.readline()
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 0
         farewell = process.stdout.read()
     finally:
         if process.poll() is None:
             process.kill()
-    assert "1 meters CLI000001" in banner and "pw-cli" not in banner
+    assert "2 meters CLI000001" in banner and "pw-cli" not in banner
+    assert "1 unreachable" in faults
     assert identity.serial == "CLI000001"
     assert "stopped" in farewell
 
