@@ -1,24 +1,19 @@
 """History for bulk ingest from the interval read model, checked against the event store.
 
-``IntervalValuesHistory`` answers ``application.bulk_ingest.HistorySource``: interval
-values of many channels for a period in one query over ``interval_values`` (the
-``IntervalView``'s table). A read model lags its application, and a lagging history would
-make validation judge against stale values. When the view's tracking position is the
-Readings application's last notification id, nothing is stale. Otherwise every channel
-day of the answer is checked: its highest ``day_version`` in the read model against its
-version in the Readings recorded-time index (``<app>_recorded_times``, written in the
-transaction of the events), and a day whose versions differ is read from the event store
-(``Readings.series``). Either way the answer is what ``Readings.series`` would give; it
-is only slower while the projection lags.
+``IntervalViewHistory`` answers ``application.bulk_ingest.HistorySource``: interval
+values of many channels for a period in one query over ``interval_days`` (the
+``IntervalView``'s table: one row per channel day, its slots as arrays, so a 28-day
+history is 28 rows a channel). A read model lags its application, and a lagging history
+would make validation judge against stale values. When the view's tracking position is
+the Readings application's last notification id (one query says so), nothing is stale.
+Otherwise every channel day of the answer is checked: its version in the read model
+against its version in the Readings recorded-time index (``<app>_recorded_times``,
+written in the transaction of the events), and a day whose versions differ is read from
+the event store (``Readings.series``). Either way the answer is what ``Readings.series``
+gives (a row mirrors its ``ChannelDay``); it is only slower while the projection lags.
 
-Two differences from ``Readings.series``, neither seen by any rule (no rule reads the
-meter status of history, and a day re-read is exact): the meter status of a slot held by
-a person's edit or a billed estimate is the one the read model last wrote (the aggregate
-keeps the newer one delivered), and a day whose last event changed no values
-(``EstimatesBilled``) is re-read from the event store whenever the view lags.
-
-On PostgreSQL the rows come as one binary ``COPY`` parsed by numpy: a 28-day history is
-2,688 rows a channel, and a row tuple costs about a microsecond in Python.
+On PostgreSQL the rows come as one binary ``COPY`` parsed by numpy: every row of one
+interval length has the same width, so no Python object is made per row.
 ``BulkExternalPeriods`` gives billing's periods of many service points in one query.
 """
 
@@ -31,27 +26,30 @@ from typing import Any
 from uuid import UUID
 
 import numpy as np
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 
 from application.readings import Readings
 from domain.channel_day import ChannelDay, day_start
-from domain.reading_quality import ReadingQuality
 from domain.vee.series import IntervalSeries
 from projections.external_periods import EXTERNAL_PERIODS, ExternalPeriodView
-from projections.interval_view import INTERVAL_VALUES, IntervalView
+from projections.interval_days import INTERVAL_DAYS
+from projections.interval_view import IntervalView
 
 _DAY = 86_400
-_CODES = {quality.name.lower(): int(quality) for quality in ReadingQuality}
-# One fixed-width record per row of the binary COPY below (big-endian, length-prefixed).
-_RECORD = np.dtype(
-    [("fields", ">i2"), ("l1", ">i4"), ("row", ">i8"), ("l2", ">i4"), ("start", ">i8"),
-     ("l3", ">i4"), ("value", ">f8"), ("l4", ">i4"), ("status", ">i4"), ("l5", ">i4"),
-     ("quality", ">i2"), ("l6", ">i4"), ("version", ">i4")]
-)  # fmt: skip
 _COPY_HEADER = 19  # signature, flags, header extension length
 
 
-class IntervalValuesHistory:
+def _record(slots: int) -> np.dtype:
+    """One row of the binary COPY below: big-endian lengths, the arrays as stored (LE)."""
+    return np.dtype(
+        [("fields", ">i2"), ("l1", ">i4"), ("row", ">i8"), ("l2", ">i4"), ("first", ">i8"),
+         ("l3", ">i4"), ("version", ">i4"), ("l4", ">i4"), ("values", "<f8", (slots,)),
+         ("l5", ">i4"), ("statuses", "u1", (slots,)), ("l6", ">i4"),
+         ("qualities", "u1", (slots,))]
+    )  # fmt: skip
+
+
+class IntervalViewHistory:
     def __init__(self, view: IntervalView, readings: Readings) -> None:
         self.view = view
         self.readings = readings
@@ -65,28 +63,41 @@ class IntervalValuesHistory:
         first, stop = int(start.timestamp()), int(end.timestamp())
         count = max(0, (stop - first) // step)
         channels = list(dict.fromkeys(channel_ids))
-        values = np.full((len(channels), count), np.nan)
-        statuses = np.zeros((len(channels), count), dtype=np.uint8)
-        qualities = np.zeros((len(channels), count), dtype=np.uint8)
         first_day = first // _DAY
-        day_count = -(-stop // _DAY) - first_day
-        versions = np.zeros((len(channels), max(day_count, 0)), dtype=np.int64)
+        day_count = max(0, -(-stop // _DAY) - first_day)
+        per_day = _DAY // step
+        # The days' slots side by side, then the asked window cut out of them.
+        values = np.full((len(channels), day_count, per_day), np.nan)
+        statuses = np.zeros((len(channels), day_count, per_day), dtype=np.uint8)
+        qualities = np.zeros((len(channels), day_count, per_day), dtype=np.uint8)
+        versions = np.zeros((len(channels), day_count), dtype=np.int64)
         # Read before the rows: rows read after it are at least as new as this position.
-        caught_up = self._caught_up()
+        caught_up = not self.view.lags(self.readings.name, self._events_table)
         if channels and count:
-            row, start_at, value, status, quality, version = self._rows(channels, first, stop)
-            slot = (start_at - first) // step
-            on_grid = (start_at - first) % step == 0
-            values[row[on_grid], slot[on_grid]] = value[on_grid]
-            statuses[row[on_grid], slot[on_grid]] = status[on_grid]
-            qualities[row[on_grid], slot[on_grid]] = quality[on_grid]
-            np.maximum.at(versions, (row, start_at // _DAY - first_day), version)
-        result = {
-            channel_id: IntervalSeries(
-                start, interval_minutes, values[index], statuses[index], qualities[index]
+            rows = self._rows(channels, first_day * _DAY, stop, step)
+            row, day = rows["row"].astype(np.int64), rows["first"] // _DAY - first_day
+            values[row, day] = rows["values"]
+            statuses[row, day] = rows["statuses"]
+            qualities[row, day] = rows["qualities"]
+            versions[row, day] = rows["version"]
+        offset = first - first_day * _DAY
+        window = slice(offset // step, offset // step + count)
+        if offset % step:  # no slot starts on this grid: nothing is known on it
+            window = slice(0, 0)
+        result = {}
+        for index, channel_id in enumerate(channels):
+            series = IntervalSeries(
+                start,
+                interval_minutes,
+                np.full(count, np.nan),
+                np.zeros(count, dtype=np.uint8),
+                np.zeros(count, dtype=np.uint8),
             )
-            for index, channel_id in enumerate(channels)
-        }
+            known = window.stop - window.start
+            series.values[:known] = values[index].reshape(-1)[window]
+            series.statuses[:known] = statuses[index].reshape(-1)[window]
+            series.qualities[:known] = qualities[index].reshape(-1)[window]
+            result[channel_id] = series
         if not caught_up:
             self._refresh_stale(result, channels, versions, first_day, (start, end))
         return result
@@ -96,72 +107,70 @@ class IntervalValuesHistory:
 
     # -- internals -------------------------------------------------------------------
 
-    def _caught_up(self) -> bool:
-        position = self.view.max_tracking_id(self.readings.name)
-        return position == self.readings.recorder.max_notification_id()
+    @property
+    def _events_table(self) -> str:
+        recorder: Any = self.readings.recorder
+        return str(recorder.events_table_name)
 
-    def _rows(self, channels: list[UUID], first: int, stop: int) -> tuple[np.ndarray, ...]:
-        """Row index of the channel, start, value (NaN for NULL), status, quality, version."""
+    def _rows(self, channels: list[UUID], first: int, stop: int, step: int) -> np.ndarray:
+        """Row index of the channel, day start, version, values, statuses, qualities of
+        the channels' days starting in [first, stop) with intervals of ``step`` seconds."""
+        record = _record(_DAY // step)
         with self.view.transaction(commit=False) as session:
             if self.view.dialect == "postgresql":
-                return self._copied_rows(session, channels, first, stop)
-            return self._selected_rows(session, channels, first, stop)
+                return self._copied_rows(session, channels, (first, stop, step), record)
+            return self._selected_rows(session, channels, (first, stop, step), record)
 
     def _copied_rows(
-        self, session: Any, channels: list[UUID], first: int, stop: int
-    ) -> tuple[np.ndarray, ...]:
-        codes = " ".join(f"WHEN '{name}' THEN {code}" for name, code in _CODES.items())
+        self, session: Any, channels: list[UUID], bounds: tuple[int, int, int], record: np.dtype
+    ) -> np.ndarray:
         cursor = session.connection().connection.cursor()
         # The channel's position in the list comes from the join, so rows need no lookup.
         query = cursor.mogrify(
-            "SELECT c.n - 1, v.start_at, coalesce(v.value, 'NaN'::float8), v.meter_status, "
-            f"(CASE v.quality {codes} ELSE 0 END)::int2, v.day_version "
-            "FROM unnest(%s::uuid[]) WITH ORDINALITY AS c(id, n) "
-            "JOIN interval_values v ON v.channel_id = c.id "
-            "WHERE v.start_at >= %s AND v.start_at < %s",
-            ([str(channel) for channel in channels], first, stop),
+            "SELECT c.n - 1, d.first_second, d.version, d.slot_values, d.meter_statuses, "
+            "d.qualities FROM unnest(%s::uuid[]) WITH ORDINALITY AS c(id, n) "
+            "JOIN interval_days d ON d.channel_id = c.id "
+            "WHERE d.first_second >= %s AND d.first_second < %s AND d.interval_seconds = %s",
+            ([str(channel) for channel in channels], *bounds),
         ).decode()
-        # psycopg2 writes a row at a time: BytesIO's C write keeps that cheap.
         buffer = io.BytesIO()
         cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT binary)", buffer)
         data = buffer.getbuffer()
-        count = (len(data) - _COPY_HEADER - 2) // _RECORD.itemsize
-        rows = np.frombuffer(data, dtype=_RECORD, offset=_COPY_HEADER, count=count)
-        return (
-            rows["row"].astype(np.int64),
-            rows["start"].astype(np.int64),
-            rows["value"].astype(np.float64),
-            rows["status"].astype(np.uint8),
-            rows["quality"].astype(np.uint8),
-            rows["version"].astype(np.int64),
-        )
+        count = (len(data) - _COPY_HEADER - 2) // record.itemsize
+        return np.frombuffer(data, dtype=record, offset=_COPY_HEADER, count=count)
 
     def _selected_rows(
-        self, session: Any, channels: list[UUID], first: int, stop: int
-    ) -> tuple[np.ndarray, ...]:
-        table = INTERVAL_VALUES
-        code = case(_CODES, value=table.c.quality, else_=int(ReadingQuality.MISSING))
-        query = select(
-            table.c.channel_id,
-            table.c.start_at,
-            table.c.value,  # NULL becomes NaN in the float array below
-            table.c.meter_status,
-            code,
-            table.c.day_version,
-        ).where(
-            table.c.channel_id.in_(channels), table.c.start_at >= first, table.c.start_at < stop
-        )
-        rows = session.execute(query).all()
+        self, session: Any, channels: list[UUID], bounds: tuple[int, int, int], record: np.dtype
+    ) -> np.ndarray:
+        table = INTERVAL_DAYS
+        first, stop, step = bounds
         index = {channel: number for number, channel in enumerate(channels)}
-        columns = list(zip(*rows, strict=True)) or [()] * 6
-        return (
-            np.array([index[channel] for channel in columns[0]], dtype=np.int64),
-            np.array(columns[1], dtype=np.int64),
-            np.array(columns[2], dtype=np.float64),
-            np.array(columns[3], dtype=np.uint8),
-            np.array(columns[4], dtype=np.uint8),
-            np.array(columns[5], dtype=np.int64),
-        )
+        found = []
+        for part in range(0, len(channels), 500):
+            query = select(
+                table.c.channel_id,
+                table.c.first_second,
+                table.c.version,
+                table.c.slot_values,
+                table.c.meter_statuses,
+                table.c.qualities,
+            ).where(
+                table.c.channel_id.in_(channels[part : part + 500]),
+                table.c.first_second >= first,
+                table.c.first_second < stop,
+                table.c.interval_seconds == step,
+            )
+            found.extend(session.execute(query).all())
+        rows = np.zeros(len(found), dtype=record)
+        for number, (channel, first_second, version, values, statuses, qualities) in enumerate(
+            found
+        ):
+            rows[number]["row"], rows[number]["first"] = index[channel], first_second
+            rows[number]["version"] = version
+            rows[number]["values"] = np.frombuffer(values, dtype="<f8")
+            rows[number]["statuses"] = np.frombuffer(statuses, dtype=np.uint8)
+            rows[number]["qualities"] = np.frombuffer(qualities, dtype=np.uint8)
+        return rows
 
     def _event_store_versions(self, day_ids: Collection[UUID]) -> dict[UUID, int]:
         table = self._versions

@@ -138,14 +138,25 @@ class Readings(IntervalRevisions, HesApplication):
         as_of: datetime | None = None,
     ) -> list[dict[str, Any]]:
         """Every recorded interval starting in [start, end), as known at ``as_of``."""
-        rows: list[dict[str, Any]] = []
+        return [
+            row
+            for channel_day in self.days_as_of(channel_id, start, end, as_of)
+            for row in channel_day.rows()
+            if row["quality"] != "missing" and start <= row["start"] < end
+        ]
+
+    def days_as_of(
+        self, channel_id: UUID, start: datetime, end: datetime, as_of: datetime | None = None
+    ) -> list[ChannelDay]:
+        """The channel's days overlapping [start, end) as known at ``as_of``, in time
+        order, read together (``get_many_as_of``: days are short streams)."""
+        days: list[UUID] = []
         day = start.astimezone(UTC).date()
         while day_start(day) < end:
-            rows.extend(
-                row for row in self._day_rows(channel_id, day, as_of) if start <= row["start"] < end
-            )
+            days.append(ChannelDay.id_for(channel_id, day))
             day += timedelta(days=1)
-        return rows
+        found = self.get_many_as_of(days, as_of)
+        return [found[day_id] for day_id in days if day_id in found]
 
     def series(
         self,
@@ -165,14 +176,8 @@ class Readings(IntervalRevisions, HesApplication):
         values = np.full(count, np.nan)
         statuses = np.zeros(count, dtype=np.uint8)
         qualities = np.zeros(count, dtype=np.uint8)
-        day = start.astimezone(UTC).date()
-        while day_start(day) < end:
-            try:
-                channel_day: ChannelDay = self.repository.get(ChannelDay.id_for(channel_id, day))
-            except AggregateNotFoundError:
-                day += timedelta(days=1)
-                continue
-            offset = (day_start(day) - start) // step
+        for channel_day in self.days_as_of(channel_id, start, end):
+            offset = (day_start(date.fromisoformat(channel_day.day)) - start) // step
             first, last = max(0, -offset), min(len(channel_day.values), count - offset)
             if first < last:
                 target = slice(offset + first, offset + last)
@@ -180,20 +185,10 @@ class Readings(IntervalRevisions, HesApplication):
                 values[target] = source[first:last]
                 statuses[target] = channel_day.statuses[first:last]
                 qualities[target] = channel_day.qualities[first:last]
-            day += timedelta(days=1)
         return IntervalSeries(start, interval_minutes, values, statuses, qualities)
 
     def day_versions(self, channel_id: UUID, day: date) -> list[Any]:
         return self.history_of(ChannelDay.id_for(channel_id, day))
-
-    def _day_rows(
-        self, channel_id: UUID, day: date, as_of: datetime | None
-    ) -> list[dict[str, Any]]:
-        try:
-            channel_day: ChannelDay = self.get_as_of(ChannelDay.id_for(channel_id, day), as_of)
-        except AggregateNotFoundError:
-            return []
-        return [row for row in channel_day.rows() if row["quality"] != "missing"]
 
     def _day_for_recording(self, channel_id: UUID, day: date, interval_minutes: int) -> ChannelDay:
         try:

@@ -11,32 +11,26 @@ intervals), in the event store as the Readings application records them (one
 missing on every tenth day, estimated two days later by ``IntervalsEstimated``), saved 200
 aggregates per ``save``. Recorded times are simulated (delivered the night after the day,
 estimated two nights later) so that as-of reads meet real versions. The read models are
-filled by ``COPY`` with exactly the rows their projections would write (checked against
-the event store before timing), and their tracking positions set to the last
-notification: replaying 200,000 events through the projections would take hours (see
-docs/PERFORMANCE.md, "Ingest").
+then built by their projections from zero (``ReadModels.catch_up``: the time it takes is
+what a store migrating from the former per-interval table spends once), then
+``VACUUM ANALYZE`` (what autovacuum would have done by then).
 
 Measured: the 3,000-interval query (31.25 days of one channel, random channel and window)
-through the API route as it is (the event store), through proposed routes reading the
-interval read model (FastAPI's encoder, a ``JSONResponse``, or JSON concatenated by
-PostgreSQL), and in process without HTTP; the as-of query of a month (the 31 days
-before a random recorded time, as known then) through the API route as it is, through a
-proposed route reading all the month's events in two queries, and in process. Baselines
-in the same run: a raw SQL select of the same 3,000 rows, and ``GET /healthz`` (the
-HTTP floor). HTTP: uvicorn in its own process on 127.0.0.1, httpx with keep-alive, a
-bearer token (checked on every request), timed to the response's last byte. Before
-timing, the answers of every path are compared on samples.
+through the API route (the interval read model after its freshness check, JSON from the
+day rows' arrays) and in process; the as-of query of a month (the 31 days before a random
+recorded time, as known then) through the API route (the event store, two queries) and
+in process. Baselines in the same run: a raw SQL select of the same day rows, and
+``GET /healthz`` (the HTTP floor). HTTP: uvicorn in its own process on 127.0.0.1, httpx
+with keep-alive, a bearer token (checked on every request), timed to the response's last
+byte. Before timing, the API's answers are compared with the event store's on samples.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
-import json
 import multiprocessing
 import os
 import random
-import struct
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -51,26 +45,25 @@ from uuid import UUID
 import httpx
 import numpy as np
 import psycopg2
-from eventsourcing.persistence import StoredEvent
-from fastapi import APIRouter, HTTPException
-from fastapi.responses import JSONResponse, Response
+from eventsourcing.application import AggregateNotFoundError
 from psycopg2 import sql
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine
 
 from adapters.loadshapes import load_shape
 from adapters.persistence.factory import dispose_datastore, shared_datastore
-from adapters.persistence.recorder import to_microseconds
 from adapters.persistence.scratch import scratch_postgres_database
 from adapters.security.passwords import Argon2PasswordHasher
+from application.readings import Readings
 from application.vee_workflow import ESTIMATOR
 from benchmarks.as_of import Row, machine
 from domain.channel import Channel
 from domain.channel_day import ChannelDay
 from domain.provenance import Provenance
 from domain.reading_quality import ReadingQuality
-from interfaces.api.reading_routes import MAX_INTERVAL_SPAN, _channel_id
-from interfaces.api.registry_routes import AsOf, Install, Reader, aware
+from interfaces.api.interval_json import intervals_json
 from interfaces.installation import Installation
+from projections.interval_days import DayBlock
+from projections.interval_view import IntervalView
 
 NAMED_DATABASE = "hes_bench_channel_view"
 FIRST_DAY = date(2025, 9, 1)
@@ -117,7 +110,8 @@ def midnight(day: date) -> datetime:
 
 
 def build(url: str, data_dir: Path, channels: int, days: int, seed: int) -> dict[str, float]:
-    """The event store through the Readings application, the read models by COPY."""
+    """The event store through the Readings application, the read models by their
+    projections from zero."""
     timings: dict[str, float] = {}
     started = time.perf_counter()
     install = Installation.open(data_dir, url, hasher=Argon2PasswordHasher.cheap_for_tests())
@@ -131,7 +125,7 @@ def build(url: str, data_dir: Path, channels: int, days: int, seed: int) -> dict
                 for n in range(first, min(first + 1_000, channels))
             ]  # fmt: skip
             install.registry.register_all(items, SETUP)
-        install.read_models.catch_up()  # registry read models, the real way
+        install.read_models.catch_up()  # registry read models
         timings["registry"] = time.perf_counter() - started
         rng = np.random.default_rng(seed)
         levels = rng.uniform(1_500, 8_000, channels) / 1000.0
@@ -139,36 +133,20 @@ def build(url: str, data_dir: Path, channels: int, days: int, seed: int) -> dict
         clock = SimulatedClock()
         shape = load_shape("h25")
         pending: dict[date, list[tuple[ChannelDay, int]]] = {}
-        estimated: list[tuple[UUID, int, float]] = []
-        event_seconds = copy_seconds = 0.0
-        engine = engine_of(url)
-        raw = engine.raw_connection()
-        try:
-            for number in range(days + 2):
-                day = FIRST_DAY + timedelta(days=number)
-                began = time.perf_counter()
-                recorded, rows = (
-                    record_day(install, clock, shape, levels, ids, day, rng, pending)
-                    if number < days
-                    else ([], None)
-                )
-                estimated += estimate_day(install, clock, day, pending)
-                save_in_chunks(install, recorded)
-                event_seconds += time.perf_counter() - began
-                if rows is not None:
-                    began = time.perf_counter()
-                    copy_day(raw, rows, ids, day)
-                    copy_seconds += time.perf_counter() - began
-            began = time.perf_counter()
-            apply_estimates(raw, estimated)
-            set_positions(install)
-            copy_seconds += time.perf_counter() - began
-        finally:
-            raw.close()
+        began = time.perf_counter()
+        for number in range(days + 2):
+            day = FIRST_DAY + timedelta(days=number)
+            recorded = (
+                record_day(clock, shape, levels, ids, day, rng, pending) if number < days else []
+            )
+            estimate_day(install, clock, day, pending)
+            save_in_chunks(install, recorded)
+        timings["event store"] = time.perf_counter() - began
+        began = time.perf_counter()
+        install.read_models.catch_up()
+        timings["read models from zero"] = time.perf_counter() - began
         began = time.perf_counter()
         vacuum_analyze(url)
-        timings["event store"] = event_seconds
-        timings["read models"] = copy_seconds
         timings["vacuum analyze"] = time.perf_counter() - began
     finally:
         install.close()
@@ -177,7 +155,6 @@ def build(url: str, data_dir: Path, channels: int, days: int, seed: int) -> dict
 
 
 def record_day(
-    install: Installation,
     clock: SimulatedClock,
     shape: Any,
     levels: np.ndarray,
@@ -185,7 +162,7 @@ def record_day(
     day: date,
     rng: np.random.Generator,
     pending: dict[date, list[tuple[ChannelDay, int]]],
-) -> tuple[list[ChannelDay], np.ndarray]:
+) -> list[ChannelDay]:
     """Every channel's day, delivered the next night; every tenth day misses an hour."""
     clock.now = midnight(day) + timedelta(days=1, hours=1)
     values = shape.quarter_hours(day) * levels[:, None] * rng.uniform(0.8, 1.2, (len(ids), 96))
@@ -206,8 +183,7 @@ def record_day(
             aggregates.append(channel_day)
             if missing[row]:
                 pending[day + timedelta(days=2)].append((channel_day, int(gaps[row])))
-            values[row] = delivered
-    return aggregates, values
+    return aggregates
 
 
 def estimate_day(
@@ -215,77 +191,22 @@ def estimate_day(
     clock: SimulatedClock,
     day: date,
     pending: dict[date, list[tuple[ChannelDay, int]]],
-) -> list[tuple[UUID, int, float]]:
+) -> None:
     """Two nights later the missing hour is estimated (a third version of the day)."""
     due = pending.pop(day, [])
     clock.now = midnight(day) + timedelta(days=1, hours=2)
-    estimated: list[tuple[UUID, int, float]] = []
     with recorded_by(clock):
         for channel_day, gap in due:
             value = float(np.nanmean(channel_day.values))
             channel_day.estimate(
                 range(gap, gap + 4), np.full(4, value), "linear_interpolation", ESTIMATOR
             )
-            estimated.extend((channel_day.id, slot, value) for slot in range(gap, gap + 4))
     save_in_chunks(install, [channel_day for channel_day, _ in due])
-    return estimated
 
 
 def save_in_chunks(install: Installation, aggregates: list[ChannelDay]) -> None:
     for first in range(0, len(aggregates), DAYS_PER_SAVE):
         install.readings.save(*aggregates[first : first + DAYS_PER_SAVE])
-
-
-def copy_day(raw: Any, values: np.ndarray, ids: list[UUID], day: date) -> None:
-    """The rows the interval projection writes for a recorded day (before its estimates)."""
-    record = np.dtype([("fields", ">i2"), ("l1", ">i4"), ("channel", "V16"), ("l2", ">i4"),
-                       ("start", ">i8"), ("l3", ">i4"), ("value", ">f8"), ("l4", ">i4"),
-                       ("status", ">i4"), ("l5", ">i4"), ("quality", "S9"), ("l6", ">i4"),
-                       ("version", ">i4")])  # fmt: skip
-    count = len(ids) * 96
-    rows = np.zeros(count, dtype=record)
-    rows["fields"], rows["l1"], rows["l2"], rows["l3"], rows["l4"] = 6, 16, 8, 8, 4
-    rows["l6"], rows["version"] = 4, 2
-    rows["channel"] = np.repeat(np.array([i.bytes for i in ids], dtype="V16"), 96)
-    rows["start"] = int(midnight(day).timestamp()) + np.tile(np.arange(96) * 900, len(ids))
-    flat = values.reshape(-1)
-    rows["value"] = np.nan_to_num(flat, nan=0.0)
-    rows["l5"], rows["quality"] = 9, b"validated"
-    # A missing value is a NULL (length -1) and the quality "missing" (7 bytes): those
-    # rows are not fixed-width, so they go in a second, text COPY below.
-    present = ~np.isnan(flat)
-    header = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
-    cursor = raw.cursor()
-    body = header + rows[present].tobytes() + struct.pack(">h", -1)
-    cursor.copy_expert("COPY interval_values FROM STDIN WITH (FORMAT binary)", io.BytesIO(body))
-    absent = np.flatnonzero(~present)
-    lines = "".join(
-        f"{ids[i // 96]}\t{int(rows['start'][i])}\t\\N\t0\tmissing\t2\n" for i in absent.tolist()
-    )
-    cursor.copy_expert("COPY interval_values FROM STDIN", io.StringIO(lines))
-    first_second = int(midnight(day).timestamp())
-    days = "".join(f"{ChannelDay.id_for(i, day)}\t{i}\t{day.isoformat()}\t15\n" for i in ids)
-    cursor.copy_expert("COPY channel_days FROM STDIN", io.StringIO(days))
-    exception_days = "".join(
-        f"{ChannelDay.id_for(i, day)}\t{i}\t{first_second}\t900\n" for i in ids
-    )
-    cursor.copy_expert("COPY vee_exception_days FROM STDIN", io.StringIO(exception_days))
-    raw.commit()
-
-
-def apply_estimates(raw: Any, estimated: list[tuple[UUID, int, float]]) -> None:
-    """Estimated intervals as the projection's revision upsert leaves them."""
-    cursor = raw.cursor()
-    text = "".join(f"{day_id}\t{slot}\t{value!r}\n" for day_id, slot, value in estimated)
-    cursor.execute("CREATE TEMP TABLE estimated (day_id uuid, slot int, value float8)")
-    cursor.copy_expert("COPY estimated FROM STDIN", io.StringIO(text))
-    cursor.execute(
-        "UPDATE interval_values v SET value = e.value, quality = 'estimated', day_version = 3 "
-        "FROM estimated e JOIN channel_days d ON d.day_id = e.day_id "
-        "WHERE v.channel_id = d.channel_id "
-        "AND v.start_at = extract(epoch FROM d.day::date)::bigint + e.slot * 900"
-    )
-    raw.commit()
 
 
 def vacuum_analyze(url: str) -> None:
@@ -295,157 +216,14 @@ def vacuum_analyze(url: str) -> None:
         connection.exec_driver_sql("VACUUM ANALYZE")
 
 
-def set_positions(install: Installation) -> None:
-    """The read models fed by Readings are now where their projections would be."""
-    position = install.readings.recorder.max_notification_id()
-    for view in (install.read_models.intervals, install.read_models.vee_exceptions):
-        with view.transaction(commit=True) as session:
-            previous = view.max_tracking_id(install.readings.name)
-            view.advance_tracking(session, install.readings.name, previous, position or 0)
-
-
-# -- the proposed route: the read model when no as_of is asked for --------------------
-
-
-def proposed_router(prefix: str, *, encoding: str) -> APIRouter:
-    """``GET /channels/{channel}/intervals`` as proposed for interfaces/api/reading_routes.py.
-
-    Without ``as_of`` it answers from the interval read model, after catching the read
-    models up if their position is behind the Readings application's last notification.
-    ``encoding``: "fastapi" (a dict, FastAPI's ``jsonable_encoder``), "json" (a
-    ``JSONResponse``), or "sql" (PostgreSQL builds the intervals' JSON: no Python object
-    per interval).
-    """
-    router = APIRouter(prefix=prefix)
-
-    @router.get("/channels/{channel}/intervals")
-    def channel_intervals(
-        channel: str, install: Install, who: Reader, start: datetime, end: datetime,
-        as_of: AsOf = None,
-    ) -> Any:  # fmt: skip
-        begin, finish, moment = aware(start), aware(end), aware(as_of)
-        assert begin is not None and finish is not None
-        if finish <= begin:
-            raise HTTPException(422, "end must be after start")
-        if finish - begin > MAX_INTERVAL_SPAN:
-            raise HTTPException(422, "ask for at most 366 days of intervals at once")
-        channel_id = _channel_id(channel)
-        readings, view = install.readings, install.read_models.intervals
-        if moment is None:
-            if not caught_up(view, readings):
-                install.read_models.catch_up()  # answers never lag what was recorded
-            if encoding == "sql":
-                count, intervals = intervals_json(view, channel_id, begin, finish)
-                head = {"channel_id": str(channel_id), "start": begin.isoformat(),
-                        "end": finish.isoformat(), "as_of": datetime.now(UTC).isoformat(),
-                        "count": count}  # fmt: skip
-                text = json.dumps(head)[:-1] + f', "intervals": {intervals}}}'
-                return Response(text, media_type="application/json")
-            rows = [
-                r for r in view.intervals(channel_id, begin, finish) if r["quality"] != "missing"
-            ]
-        else:
-            rows = as_of_in_two_queries(readings, channel_id, begin, finish, moment)
-        body = {
-            "channel_id": str(channel_id),
-            "start": begin.isoformat(),
-            "end": finish.isoformat(),
-            "as_of": (moment or datetime.now(UTC)).isoformat(),
-            "count": len(rows),
-            "intervals": [{**row, "start": row["start"].isoformat()} for row in rows],
-        }
-        return JSONResponse(body) if encoding == "json" else body
-
-    return router
-
-
-def caught_up(view: Any, readings: Any) -> bool:
-    """The view's position is the Readings application's last notification (one query)."""
-    query = text(
-        f"SELECT (SELECT max(notification_id) FROM {view.tracking_table_name}"
-        " WHERE application_name = :name),"
-        f" (SELECT max(id) FROM {readings.recorder.events_table_name})"
-    )
-    with view.transaction(commit=False) as session:
-        position, last = session.execute(query, {"name": readings.name}).one()
-    return bool(position == last)
-
-
-def intervals_json(view: Any, channel_id: UUID, start: datetime, end: datetime) -> tuple[int, str]:
-    """The known intervals as JSON objects, concatenated by PostgreSQL (a proposed
-    IntervalView method): no Python object per interval. ``float8`` prints its shortest
-    exact form (PostgreSQL 12+), as Python's ``repr``; an integral value prints without
-    ".0", which JSON does not tell apart."""
-    query = text(
-        "SELECT count(*), '[' || coalesce(string_agg("
-        "'{\"start\":\"' || replace((to_timestamp(start_at) AT TIME ZONE 'UTC')::text, ' ', 'T')"
-        " || '+00:00\",\"value\":' || coalesce(value::text, 'null')"
-        " || ',\"meter_status\":' || meter_status || ',\"quality\":\"' || quality || '\"}',"
-        " ',' ORDER BY start_at), '') || ']' "
-        "FROM interval_values WHERE channel_id = :channel AND start_at >= :start"
-        " AND start_at < :end AND quality <> 'missing'"
-    )
-    bounds = {"channel": channel_id, "start": int(start.timestamp()), "end": int(end.timestamp())}
-    with view.transaction(commit=False) as session:
-        count, intervals = session.execute(query, bounds).one()
-    return int(count), str(intervals)
-
-
-def as_of_in_two_queries(
-    readings: Any, channel_id: UUID, start: datetime, end: datetime, as_of: datetime
-) -> list[dict[str, Any]]:
-    """``Readings.intervals(..., as_of=...)`` in two queries for all the days (a prototype
-    of a proposed change): the versions recorded by ``as_of`` from the recorded-time
-    index, then the days' events, replayed here up to those versions (days are short
-    streams; a long one would start from its snapshot)."""
-    recorder = readings.recorder
-    days, day = {}, start.date()
-    while midnight(day) < end:
-        days[ChannelDay.id_for(channel_id, day)] = day
-        day += timedelta(days=1)
-    times, events = recorder.recorded_times, recorder.events_record_cls.__table__
-    recorded = (
-        select(times.c.originator_id, func.max(times.c.originator_version))
-        .where(times.c.originator_id.in_(list(days)))
-        .where(times.c.recorded_at_us <= to_microseconds(as_of))
-        .group_by(times.c.originator_id)
-    )
-    with recorder.datastore.transaction(commit=False) as session:
-        versions = dict(session.execute(recorded).all())
-        query = (
-            select(events.c.originator_id, events.c.originator_version, events.c.topic,
-                   events.c.state)
-            .where(events.c.originator_id.in_(list(versions)))
-            .order_by(events.c.originator_id, events.c.originator_version)
-        )  # fmt: skip
-        found = session.execute(query).all() if versions else []
-    aggregates: dict[UUID, Any] = {}
-    for originator_id, version, topic, state in found:
-        if version > versions[originator_id]:
-            continue  # recorded after as_of
-        stored = StoredEvent(originator_id, version, topic, bytes(state))
-        event = readings.mapper.to_domain_event(stored)
-        aggregates[originator_id] = event.mutate(aggregates.get(originator_id))
-    rows: list[dict[str, Any]] = []
-    for day_id in sorted(aggregates, key=lambda found_id: days[found_id]):
-        rows.extend(
-            row
-            for row in aggregates[day_id].rows()
-            if row["quality"] != "missing" and start <= row["start"] < end
-        )
-    return rows
-
-
 def serve(data_dir: str, url: str, port: int) -> None:
-    """The API in its own process, as uvicorn would run it, plus the proposed routes."""
+    """The API in its own process, as uvicorn would run it."""
     import uvicorn
 
     from interfaces.api.app import create_app
 
     install = Installation.open(data_dir, url, hasher=Argon2PasswordHasher.cheap_for_tests())
     app = create_app(install, with_pages=False)
-    for encoding in ("fastapi", "json", "sql"):
-        app.include_router(proposed_router(f"/proposed-{encoding}/v1", encoding=encoding))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
@@ -500,22 +278,21 @@ def shape_of(url: str) -> tuple[list[UUID], date, int, int, int]:
     engine = engine_of(url)
     with engine.connect() as connection:
         channels = [UUID(str(row[0])) for row in connection.exec_driver_sql(
-            "SELECT DISTINCT channel_id FROM channel_days ORDER BY 1")]  # fmt: skip
-        first, last = connection.exec_driver_sql(
-            "SELECT min(day), max(day) FROM channel_days"
+            "SELECT DISTINCT channel_id FROM interval_days ORDER BY 1")]  # fmt: skip
+        first, last, intervals = connection.exec_driver_sql(
+            "SELECT min(first_second), max(first_second), sum(written_count) FROM interval_days"
         ).one()
-        intervals = connection.exec_driver_sql("SELECT count(*) FROM interval_values").scalar_one()
         events = connection.exec_driver_sql("SELECT count(*) FROM readings_events").scalar_one()
-    first_day = date.fromisoformat(first)
-    days = (date.fromisoformat(last) - first_day).days + 1
+    first_day = datetime.fromtimestamp(first, UTC).date()
+    days = (last - first) // 86_400 + 1
     return channels, first_day, days, int(intervals), int(events)
 
 
 def measure(url: str, data_dir: Path, samples: int, seed: int) -> tuple[list[Row], list[str]]:
     channels, first_day, days, intervals, events = shape_of(url)
     notes = [
-        f"stored: {intervals:,} intervals in the read model, {events:,} events "
-        f"({len(channels):,} channels x {days} days from {first_day})"
+        f"stored: {intervals:,} intervals in the read model ({len(channels) * days:,} day rows), "
+        f"{events:,} events ({len(channels):,} channels x {days} days from {first_day})"
     ]
     rng = random.Random(seed)
     span = timedelta(minutes=15 * QUERY_INTERVALS)
@@ -536,7 +313,7 @@ def measure(url: str, data_dir: Path, samples: int, seed: int) -> tuple[list[Row
         engine = engine_of(url)
         raw = engine.raw_connection()
         with api_server(data_dir, url, token) as client:
-            check_answers(client, readings, windows[:5], as_ofs[:5])
+            check_answers(client, readings, windows[:10], as_ofs[:10])
             rows = run_measurements(client, raw, view, readings, windows, as_ofs)
         raw.close()
     finally:
@@ -547,35 +324,46 @@ def measure(url: str, data_dir: Path, samples: int, seed: int) -> tuple[list[Row
 def run_measurements(
     client: httpx.Client,
     raw: Any,
-    view: Any,
-    readings: Any,
+    view: IntervalView,
+    readings: Readings,
     windows: list[tuple[UUID, datetime, datetime]],
     as_ofs: list[tuple[UUID, datetime, datetime, datetime]],
 ) -> list[Row]:
-    slow = max(20, len(windows) // 2)  # the event-store paths take longer per sample
+    slow = max(20, len(windows) // 2)  # the dict-building paths take longer per sample
 
     def select(channel: UUID, start: datetime, end: datetime) -> Callable[[], object]:
         def call() -> object:
             with raw.cursor() as cursor:
                 cursor.execute(
-                    "SELECT start_at, value, meter_status, quality FROM interval_values "
-                    "WHERE channel_id = %s AND start_at >= %s AND start_at < %s ORDER BY start_at",
-                    (str(channel), int(start.timestamp()), int(end.timestamp())),
+                    "SELECT * FROM interval_days WHERE channel_id = %s AND first_second > %s "
+                    "AND first_second < %s ORDER BY first_second",
+                    (str(channel), int(start.timestamp()) - 86_400, int(end.timestamp())),
                 )
                 return cursor.fetchall()
 
         return call
 
-    def get(prefix: str, channel: UUID, start: datetime, end: datetime,
+    def get(channel: UUID, start: datetime, end: datetime,
             at: datetime | None = None) -> Callable[[], object]:  # fmt: skip
         params = {"start": start.isoformat(), "end": end.isoformat()}
         if at is not None:
             params["as_of"] = at.isoformat()
 
         def call() -> object:
-            response = client.get(f"{prefix}/channels/{channel}/intervals", params=params)
+            response = client.get(f"/api/v1/channels/{channel}/intervals", params=params)
             response.raise_for_status()
             return response.content  # to the last byte; the client's parse is not timed
+
+        return call
+
+    def latest_json(channel: UUID, start: datetime, end: datetime) -> Callable[[], object]:
+        return lambda: intervals_json(view.day_blocks(channel, start, end), start, end)
+
+    def as_of_json(channel: UUID, start: datetime, end: datetime,
+                   at: datetime) -> Callable[[], object]:  # fmt: skip
+        def call() -> object:
+            days = readings.days_as_of(channel, start, end, at)
+            return intervals_json([DayBlock.of(day) for day in days], start, end)
 
         return call
 
@@ -585,63 +373,66 @@ def run_measurements(
     query = f"{QUERY_INTERVALS:,}-interval query"
     return [
         Row("API", "floor: GET /healthz (SELECT 1, no token)", timed([health] * len(windows))),
-        Row("baseline", f"raw SQL select of the {QUERY_INTERVALS:,} rows (read model)",
+        Row("baseline", "raw SQL select of the window's day rows (read model)",
             timed([select(*w) for w in windows])),
-        Row("in process", f"{query}: IntervalView.intervals (read model)",
-            timed([partial(view.intervals, *w) for w in windows])),
+        Row("in process", f"{query}: day rows + JSON text (read model)",
+            timed([latest_json(*w) for w in windows])),
+        Row("in process", f"{query}: IntervalView.known_intervals (dicts)",
+            timed([partial(view.known_intervals, *w) for w in windows[:slow]])),
         Row("in process", f"{query}: Readings.intervals (event store)",
             timed([partial(readings.intervals, *w) for w in windows[:slow]])),
-        Row("API", f"{query}: route as it is (event store)",
-            timed([get("/api/v1", *w) for w in windows[:slow]])),
-        Row("API", f"{query}: read model, dict (FastAPI encodes)",
-            timed([get("/proposed-fastapi/v1", *w) for w in windows])),
-        Row("API", f"{query}: read model, JSONResponse",
-            timed([get("/proposed-json/v1", *w) for w in windows])),
-        Row("API", f"{query}: read model, JSON built by SQL",
-            timed([get("/proposed-sql/v1", *w) for w in windows])),
-        Row("in process", "as-of month: Readings.intervals(as_of)",
+        Row("API", f"{query}: the route (read model)", timed([get(*w) for w in windows])),
+        Row("in process", "as-of month: two queries + JSON text (event store)",
+            timed([as_of_json(*a) for a in as_ofs])),
+        Row("in process", "as-of month: Readings.intervals(as_of) (dicts)",
             timed([partial(readings.intervals, *a) for a in as_ofs[:slow]])),
-        Row("in process", "as-of month: two queries (prototype)",
-            timed([partial(as_of_in_two_queries, readings, *a) for a in as_ofs])),
-        Row("API", "as-of month: route as it is (event store)",
-            timed([get("/api/v1", *a) for a in as_ofs[:slow]])),
-        Row("API", "as-of month: proposed route (two queries)",
-            timed([get("/proposed-fastapi/v1", *a) for a in as_ofs])),
+        Row("API", "as-of month: the route (event store, two queries)",
+            timed([get(*a) for a in as_ofs])),
     ]  # fmt: skip
 
 
 def check_answers(
     client: httpx.Client,
-    readings: Any,
+    readings: Readings,
     windows: list[tuple[UUID, datetime, datetime]],
     as_ofs: list[tuple[UUID, datetime, datetime, datetime]],
 ) -> None:
-    """Refuses to time wrong answers: the read model must say what the event store says."""
-    fields = ("start", "value", "meter_status", "quality")
+    """Refuses to time wrong answers: the API (read model, or the event store in two
+    queries) must say what the library's own reads of each channel day say."""
     for channel, start, end in windows:
         params = {"start": start.isoformat(), "end": end.isoformat()}
-        response = client.get(f"/api/v1/channels/{channel}/intervals", params=params)
-        response.raise_for_status()
-        as_is = response.json()
-        for prefix in ("/proposed-fastapi/v1", "/proposed-json/v1", "/proposed-sql/v1"):
-            response = client.get(f"{prefix}/channels/{channel}/intervals", params=params)
-            response.raise_for_status()
-            proposed = response.json()
-            if [{k: r[k] for k in fields} for r in as_is["intervals"]] != proposed["intervals"]:
-                raise AssertionError(f"read model and event store differ for {channel} {start}")
-        if not QUERY_INTERVALS - 8 <= as_is["count"] <= QUERY_INTERVALS:
-            raise AssertionError(f"{as_is['count']} intervals, not about {QUERY_INTERVALS}")
+        answer = client.get(f"/api/v1/channels/{channel}/intervals", params=params).json()
+        if answer["intervals"] != day_by_day(readings, channel, start, end, None):
+            raise AssertionError(f"read model and event store differ for {channel} {start}")
+        if not QUERY_INTERVALS - 8 <= answer["count"] <= QUERY_INTERVALS:
+            raise AssertionError(f"{answer['count']} intervals, not about {QUERY_INTERVALS}")
     for channel, start, end, at in as_ofs:
         params = {"start": start.isoformat(), "end": end.isoformat(), "as_of": at.isoformat()}
         answer = client.get(f"/api/v1/channels/{channel}/intervals", params=params).json()
-        expected = readings.intervals(channel, start, end, as_of=at)
-        if answer["count"] != len(expected) or not expected:
+        expected = day_by_day(readings, channel, start, end, at)
+        if answer["intervals"] != expected or not expected:
             raise AssertionError(f"as-of answer of {answer['count']} rows for {channel} at {at}")
-        if as_of_in_two_queries(readings, channel, start, end, at) != expected:
-            raise AssertionError(f"the two-query as-of read differs for {channel} at {at}")
-        proposed = client.get(f"/proposed-fastapi/v1/channels/{channel}/intervals", params=params)
-        if proposed.json()["intervals"] != answer["intervals"]:
-            raise AssertionError(f"the proposed as-of route differs for {channel} at {at}")
+
+
+def day_by_day(
+    readings: Readings, channel: UUID, start: datetime, end: datetime, at: datetime | None
+) -> list[dict[str, Any]]:
+    """The library's way: each day by ``get_as_of`` (snapshot, then events)."""
+    rows = []
+    day = start.date()
+    while midnight(day) < end:
+        try:
+            channel_day = readings.get_as_of(ChannelDay.id_for(channel, day), at)
+        except AggregateNotFoundError:
+            channel_day = None
+        if channel_day is not None:
+            rows += [
+                {**row, "start": row["start"].isoformat()}
+                for row in channel_day.rows()
+                if row["quality"] != "missing" and start <= row["start"] < end
+            ]
+        day += timedelta(days=1)
+    return rows
 
 
 def print_report(rows: list[Row], notes: list[str]) -> None:

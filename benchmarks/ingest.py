@@ -14,8 +14,9 @@ periods), then every read model following Readings catches up (interval view, VE
 exceptions): the pipeline is done when the read models show the batch.
 
 Baselines in the same run, on the same database: a plain binary ``COPY`` of the same
-intervals as rows into a table shaped like ``interval_values`` (same primary key), and on
-a sample of fresh deliveries the one-by-one ``VeeWorkflow.process`` against the bulk path.
+intervals as rows into a table of one row per interval (primary key channel and start),
+and on a sample of fresh deliveries the one-by-one ``VeeWorkflow.process`` against the
+bulk path.
 ``--processes 2`` shares each batch's channels out to two ingest processes (own
 connections); the read models catch up in the main process once both have saved.
 ``--profile`` profiles the batches that have a full history (one process only).
@@ -40,7 +41,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine, text
 
-from adapters.interval_history import BulkExternalPeriods, IntervalValuesHistory
+from adapters.interval_history import BulkExternalPeriods, IntervalViewHistory
 from adapters.loadshapes import load_shape
 from adapters.persistence.factory import shared_datastore
 from adapters.persistence.scratch import scratch_postgres_database
@@ -144,7 +145,7 @@ class Pipeline:
         env = store.application_env()
         self.registry, self.readings = Registry(env=env), Readings(env=env)
         self.read_models = ReadModels(store, self.registry, self.readings)
-        history = IntervalValuesHistory(self.read_models.intervals, self.readings)
+        history = IntervalViewHistory(self.read_models.intervals, self.readings)
         self.bulk = BulkIngest(
             self.registry,
             self.readings,
@@ -287,7 +288,7 @@ def sample_comparison(pipeline: Pipeline, workload: Workload, size: int) -> list
 
 
 def copy_baseline(url: str, workload: Workload) -> Stage:
-    """The same number of intervals, as rows, by binary COPY into a table like interval_values."""
+    """The same number of intervals, as rows, by binary COPY into a table of one row each."""
     engine = engine_of(url)
     with engine.begin() as connection:
         connection.execute(text(

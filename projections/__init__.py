@@ -4,8 +4,9 @@
 transaction with the view's tracking position (SQLite cannot subscribe, so polling is
 the one code path). ``audit_log.py`` answers who changed what, when and why;
 ``meter_directory.py`` lists meters, service points and channels as in force today;
-``interval_view.py`` holds the latest value of every interval; ``read_models.py`` wires
-them to the Registry, Readings and Security applications. Every view can be emptied
-with ``reset()`` and rebuilt from zero. Projections may import domain/, application/
-and adapters/persistence; nothing in domain/ or application/ imports them.
+``interval_view.py`` holds the latest state of every channel day (one row a day, table
+in ``interval_days.py``); ``read_models.py`` wires them to the Registry, Readings and
+Security applications. Every view can be emptied with ``reset()`` and rebuilt from zero.
+Projections may import domain/, application/ and adapters/persistence; nothing in domain/
+or application/ imports them.
 """

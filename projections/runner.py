@@ -16,9 +16,11 @@ from __future__ import annotations
 import logging
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
+from uuid import UUID
 
 import sqlalchemy.exc
 from eventsourcing.application import Application
@@ -26,7 +28,7 @@ from eventsourcing.persistence import Notification, Tracking
 from eventsourcing.projection import Projection
 from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyTrackingRecorder
-from sqlalchemy import Table, delete, insert, update
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 _log = logging.getLogger(__name__)
@@ -36,6 +38,16 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def from_microseconds(value: int) -> datetime:
     """Inverse of ``adapters.persistence.recorder.to_microseconds`` (tz-aware UTC)."""
     return _EPOCH + timedelta(microseconds=value)
+
+
+def continued_originators(notifications: Sequence[Notification]) -> list[UUID]:
+    """Aggregates whose first event in ``notifications`` is not their first event ever:
+    the ones a view may hold rows of already (the others it cannot)."""
+    first_versions: dict[UUID, int] = {}
+    for notification in notifications:
+        originator_id = cast(UUID, notification.originator_id)
+        first_versions.setdefault(originator_id, notification.originator_version)
+    return [originator_id for originator_id, version in first_versions.items() if version > 1]
 
 
 class PositionTaken(Exception):
@@ -109,12 +121,93 @@ class ReadModelView(SQLAlchemyTrackingRecorder):
     def forget_cached(self) -> None:
         """Views that cache immutable facts in memory drop them here."""
 
+    def prepare_batch(self, notifications: Sequence[Notification]) -> None:
+        """Called in the batch's transaction before its events: views that write per
+        batch read here, in one query, what the batch's events will change."""
+
+    def flush(self) -> None:
+        """Called in the batch's transaction after its events: views that buffer a
+        batch write it here, so rows and tracking position commit together."""
+
+    def abandon_batch(self) -> None:
+        """The batch failed and is rolled back: forget what ``prepare_batch`` read."""
+
+    @property
+    def batch_open(self) -> bool:
+        """Whether a batch is being processed (views that buffer say so)."""
+        return False
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Around a buffering view's write: inside a runner's batch it joins the batch;
+        outside one (a direct call) it is a batch of its own, written at once."""
+        if self.batch_open:
+            yield
+            return
+        with self.lock, self.transaction(commit=True):
+            self.prepare_batch(())
+            try:
+                yield
+                self.flush()
+            except BaseException:
+                self.abandon_batch()
+                raise
+
+    def max_tracking_id(self, application_name: str) -> int | None:
+        """The library's lookup as one Core query (it builds an ORM object)."""
+        table = self.tracking_table
+        query = select(func.max(table.c.notification_id)).where(
+            table.c.application_name == application_name
+        )
+        with self.transaction(commit=False) as session:
+            position = session.execute(query).scalar()
+        return None if position is None else int(position)
+
     def refresh_for_day(self, today: date) -> int:
         """Rows whose content depends on the calendar day are brought up to ``today``."""
         return 0
 
 
 TView = TypeVar("TView", bound=ReadModelView)
+
+
+class DecodedEvents:
+    """What runners following one application read and decoded, shared among them: the
+    second projection of a batch reads and decodes nothing again (together about half a
+    projection's work). Notification ids commit in order, so a list read once is a valid
+    run of the log for any runner at the same position; events are immutable."""
+
+    def __init__(self, upstream: Application[Any], size: int = 5_000) -> None:
+        self.upstream = upstream
+        self.size = size
+        self._events: dict[int, Any] = {}
+        self._last_read: tuple[tuple[int | None, int], Sequence[Notification]] | None = None
+        self._lock = threading.Lock()
+
+    def notifications_after(self, position: int | None, limit: int) -> Sequence[Notification]:
+        with self._lock:
+            last = self._last_read
+        if self.size and last is not None and last[0] == (position, limit):
+            return last[1]
+        found = self.upstream.recorder.select_notifications(
+            start=position, limit=limit, inclusive_of_start=False
+        )
+        if found:  # an empty read says nothing about what is recorded next
+            with self._lock:
+                self._last_read = ((position, limit), found)
+        return found
+
+    def of(self, notification: Notification) -> Any:
+        with self._lock:
+            found = self._events.get(notification.id)
+        if found is None:
+            found = self.upstream.mapper.to_domain_event(notification)
+            with self._lock:
+                while self._events and len(self._events) >= self.size:
+                    del self._events[next(iter(self._events))]  # the oldest
+                if self.size:
+                    self._events[notification.id] = found
+        return found
 
 
 class PollingProjectionRunner(Generic[TView]):
@@ -127,9 +220,11 @@ class PollingProjectionRunner(Generic[TView]):
         *,
         batch_size: int = 500,
         today: Callable[[], date] | None = None,
+        decoded: DecodedEvents | None = None,
     ) -> None:
         self.upstream = upstream
         self.projection = projection
+        self.decoded = decoded or DecodedEvents(upstream, size=0)
         self.view: TView = projection.view
         self.batch_size = batch_size
         self._today = today or (lambda: datetime.now(UTC).date())
@@ -202,20 +297,24 @@ class PollingProjectionRunner(Generic[TView]):
     def _process_next_batch(self) -> int:
         name = self.upstream.name
         previous = self.view.max_tracking_id(name)
-        notifications: Sequence[Notification] = self.upstream.recorder.select_notifications(
-            start=previous, limit=self.batch_size, inclusive_of_start=False
-        )
+        notifications = self.decoded.notifications_after(previous, self.batch_size)
         if not notifications:
             return 0
         topics = self.projection.topics
         with self.view.transaction(commit=True) as session:
             # First, so a concurrent runner blocks here instead of doing the work twice.
             self.view.advance_tracking(session, name, previous, notifications[-1].id)
-            for notification in notifications:
-                if topics and notification.topic not in topics:
-                    continue  # not decoded at all: the cheapest way to skip
-                domain_event = self.upstream.mapper.to_domain_event(notification)
-                self.projection.process_event(domain_event, Tracking(name, notification.id))
+            self.view.prepare_batch(notifications)
+            try:
+                for notification in notifications:
+                    if topics and notification.topic not in topics:
+                        continue  # not decoded at all: the cheapest way to skip
+                    domain_event = self.decoded.of(notification)
+                    self.projection.process_event(domain_event, Tracking(name, notification.id))
+                self.view.flush()
+            except BaseException:
+                self.view.abandon_batch()
+                raise
         return len(notifications)
 
     def _refresh_if_new_day(self) -> None:

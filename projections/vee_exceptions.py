@@ -8,12 +8,15 @@ read model.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Tracking
+import numpy as np
+from eventsourcing.persistence import Notification, Tracking
 from eventsourcing.projection import Projection
 from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
 from sqlalchemy import (
@@ -25,7 +28,6 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
-    and_,
     delete,
     func,
     select,
@@ -33,7 +35,7 @@ from sqlalchemy import (
 
 from domain.channel_day import ChannelDay, day_start
 from domain.reading_quality import ReadingQuality
-from projections.runner import ReadModelView
+from projections.runner import ReadModelView, continued_originators
 
 _metadata = MetaData()
 
@@ -68,7 +70,27 @@ SETTLED = {
 }
 
 
+@dataclass
+class _ExceptionDay:
+    """A day's open exceptions while a batch changes them, by (start, rule)."""
+
+    channel_id: UUID
+    first_second: int
+    interval_seconds: int
+    opened_here: bool  # the batch opened the day: nothing of it is stored yet
+    rows: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
+    changed: bool = False
+
+    def settle(self, starts: set[int]) -> None:
+        for key in [key for key in self.rows if key[0] in starts]:
+            del self.rows[key]
+            self.changed = True
+
+
 class VeeExceptionView(ReadModelView):
+    """Writes per runner batch: the days a batch continues are read in two queries before
+    it, and the days it changed are rewritten in a few statements after it."""
+
     def __init__(self, datastore: SQLAlchemyDatastore, *, create_tables: bool = True) -> None:
         super().__init__(
             datastore,
@@ -76,63 +98,74 @@ class VeeExceptionView(ReadModelView):
             tables=[VEE_EXCEPTIONS, VEE_EXCEPTION_DAYS],
             create_tables=create_tables,
         )
+        self._batch: dict[UUID, _ExceptionDay] | None = None
 
     # -- writing -------------------------------------------------------------------
 
-    def open_day(self, day_id: UUID, channel_id: UUID, first_second: int, step: int) -> None:
+    def prepare_batch(self, notifications: Sequence[Notification]) -> None:
+        continued = continued_originators(notifications)
+        self._batch = self._load(continued)
+
+    def flush(self) -> None:
+        batch, self._batch = self._batch, None
+        if not batch:
+            return
+        opened = [
+            {"day_id": day_id, "channel_id": day.channel_id, "first_second": day.first_second,
+             "interval_seconds": day.interval_seconds}
+            for day_id, day in batch.items() if day.opened_here
+        ]  # fmt: skip
+        stale = [day_id for day_id, day in batch.items() if day.changed and not day.opened_here]
+        rows = [row for day in batch.values() if day.changed for row in day.rows.values()]
         with self.transaction(commit=True) as session:
-            session.execute(
-                VEE_EXCEPTION_DAYS.insert().values(
-                    day_id=day_id,
-                    channel_id=channel_id,
-                    first_second=first_second,
-                    interval_seconds=step,
-                )
-            )
+            if opened:
+                session.execute(VEE_EXCEPTION_DAYS.insert(), opened)
+            for part in range(0, len(stale), 1_000):
+                chosen = stale[part : part + 1_000]
+                session.execute(delete(VEE_EXCEPTIONS).where(VEE_EXCEPTIONS.c.day_id.in_(chosen)))
+            if rows:
+                session.execute(VEE_EXCEPTIONS.insert(), rows)
+
+    def abandon_batch(self) -> None:
+        self._batch = None
+
+    @property
+    def batch_open(self) -> bool:
+        return self._batch is not None
+
+    def open_day(self, day_id: UUID, channel_id: UUID, first_second: int, step: int) -> None:
+        with self.writing():
+            batch = self._open_batch()
+            if day_id not in batch:
+                batch[day_id] = _ExceptionDay(channel_id, first_second, step, opened_here=True)
 
     def settle(self, day_id: UUID, slots: list[int]) -> None:
-        channel_id, first, step = self._day(day_id)
-        starts = [first + slot * step for slot in slots]
-        with self.transaction(commit=True) as session:
-            for chunk in range(0, len(starts), 500):
-                session.execute(
-                    delete(VEE_EXCEPTIONS).where(
-                        and_(
-                            VEE_EXCEPTIONS.c.channel_id == channel_id,
-                            VEE_EXCEPTIONS.c.start_at.in_(starts[chunk : chunk + 500]),
-                        )
-                    )
-                )
+        with self.writing():
+            day = self._day(day_id)
+            day.settle({day.first_second + slot * day.interval_seconds for slot in slots})
 
     def open_exceptions(
         self, day_id: UUID, rows: list[dict[str, Any]], opened_at: int, version: int
     ) -> None:
-        channel_id, first, step = self._day(day_id)
-        records = [
-            {
-                "channel_id": channel_id,
-                "start_at": first + row["slot"] * step,
-                "rule": row["rule"],
-                "day_id": day_id,
-                "message": row["message"],
-                "suggestion": row["suggestion"],
-                "opened_at": opened_at,
-                "day_version": version,
-            }
-            for row in rows
-        ]
-        if records:
-            starts = sorted({record["start_at"] for record in records})
-            with self.transaction(commit=True) as session:
-                session.execute(
-                    delete(VEE_EXCEPTIONS).where(
-                        and_(
-                            VEE_EXCEPTIONS.c.channel_id == channel_id,
-                            VEE_EXCEPTIONS.c.start_at.in_(starts),
-                        )
-                    )
-                )
-                session.execute(VEE_EXCEPTIONS.insert(), records)
+        if not rows:
+            return
+        with self.writing():
+            day = self._day(day_id)
+            step = day.interval_seconds
+            day.settle({day.first_second + row["slot"] * step for row in rows})
+            day.changed = True
+            for row in rows:
+                start_at = day.first_second + row["slot"] * step
+                day.rows[(start_at, row["rule"])] = {
+                    "channel_id": day.channel_id,
+                    "start_at": start_at,
+                    "rule": row["rule"],
+                    "day_id": day_id,
+                    "message": row["message"],
+                    "suggestion": row["suggestion"],
+                    "opened_at": opened_at,
+                    "day_version": version,
+                }
 
     # -- queries ---------------------------------------------------------------------
 
@@ -176,12 +209,33 @@ class VeeExceptionView(ReadModelView):
             query = query.where(VEE_EXCEPTIONS.c.rule == rule)
         return query
 
-    def _day(self, day_id: UUID) -> tuple[UUID, int, int]:
+    # -- internals -------------------------------------------------------------------
+
+    def _open_batch(self) -> dict[UUID, _ExceptionDay]:
+        assert self._batch is not None  # inside ``writing()``
+        return self._batch
+
+    def _day(self, day_id: UUID) -> _ExceptionDay:
+        batch = self._open_batch()
+        if day_id not in batch:
+            batch.update(self._load([day_id]))
+        return batch[day_id]  # a day never opened here is a bug: KeyError
+
+    def _load(self, day_ids: list[UUID]) -> dict[UUID, _ExceptionDay]:
+        """The days and their open exceptions, two queries per thousand days."""
+        days: dict[UUID, _ExceptionDay] = {}
         with self.transaction(commit=False) as session:
-            row = session.execute(
-                select(VEE_EXCEPTION_DAYS).where(VEE_EXCEPTION_DAYS.c.day_id == day_id)
-            ).one()
-        return row.channel_id, row.first_second, row.interval_seconds
+            for part in range(0, len(day_ids), 1_000):
+                chosen = day_ids[part : part + 1_000]
+                found = select(VEE_EXCEPTION_DAYS).where(VEE_EXCEPTION_DAYS.c.day_id.in_(chosen))
+                for day in session.execute(found):
+                    days[day.day_id] = _ExceptionDay(
+                        day.channel_id, day.first_second, day.interval_seconds, opened_here=False
+                    )
+                rows = select(VEE_EXCEPTIONS).where(VEE_EXCEPTIONS.c.day_id.in_(chosen))
+                for row in session.execute(rows).mappings():
+                    days[row["day_id"]].rows[(row["start_at"], row["rule"])] = dict(row)
+        return days
 
 
 class VeeExceptionProjection(Projection[VeeExceptionView]):
@@ -205,11 +259,9 @@ class VeeExceptionProjection(Projection[VeeExceptionView]):
     def _recorded(self, domain_event: ChannelDay.IntervalsRecorded, tracking: Tracking) -> None:
         first, count = domain_event.first_slot, len(domain_event.values)
         held = set(domain_event.held_slots)
-        failed = {
-            first + index
-            for index, quality in enumerate(domain_event.qualities.tolist())
-            if quality in (ReadingQuality.FAILED, ReadingQuality.MISSING)
-        } - held
+        qualities = domain_event.qualities
+        unsettled = (qualities == ReadingQuality.FAILED) | (qualities == ReadingQuality.MISSING)
+        failed = set((np.flatnonzero(unsettled) + first).tolist()) - held
         rows: list[dict[str, Any]] = []
         for finding in domain_event.findings:
             if finding.get("severity") != "fail":

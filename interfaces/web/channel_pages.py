@@ -93,7 +93,10 @@ def show_channel(
         context["problem"] = str(problem)
         return render(request, "channel.html", context, 422)
     begin, finish = day_start(first), day_start(last + timedelta(days=1))
-    rows = install.readings.intervals(channel_id, begin, finish, as_of=moment)
+    if moment is None:  # the read model, caught up above
+        rows = install.read_models.intervals.known_intervals(channel_id, begin, finish)
+    else:
+        rows = install.readings.intervals(channel_id, begin, finish, as_of=moment)
     table = table_rows(rows, found.get("interval_minutes"), begin, finish, moment or now)
     context.update(
         rows=table[:MAX_TABLE_ROWS],

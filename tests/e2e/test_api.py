@@ -255,6 +255,37 @@ def test_channel_intervals_are_served_with_status_and_as_of(
     assert backwards.status_code == 422
 
 
+def test_the_latest_intervals_are_answered_from_the_caught_up_read_model_as_recorded(
+    client: TestClient, installation: Installation
+) -> None:
+    channel_id, start = Channel.id_for("SP-1:A+"), datetime(2026, 3, 1, 23, 0, tzinfo=UTC)
+    values = np.array([1.5, np.nan, -0.0, 0.1 + 0.2, 7.0, 1e-05, 2.0, 3.0])
+    statuses = np.array([0, 0x80, 0, 0, 0, 0, 0, 0], dtype=np.uint8)
+    readings, views = installation.readings, installation.read_models
+    readings.record_block(channel_id, 15, start, values, statuses, SETUP)
+    gap = start + timedelta(minutes=15)
+    readings.estimate_intervals(channel_id, {gap: 1.25}, "linear_interpolation", SETUP)
+    readings.mark_billed(channel_id, [gap], SETUP)
+    assert views.intervals.lags(readings.name, "readings_events")
+    end = start + timedelta(hours=2)
+    params = {"start": start.isoformat(), "end": end.isoformat()}
+
+    latest = client.get(f"/api/v1/channels/{channel_id}/intervals", params=params).json()
+
+    assert not views.intervals.lags(readings.name, "readings_events")  # caught up first
+    recorded = [
+        {**row, "start": row["start"].isoformat()}
+        for row in readings.intervals(channel_id, start, end)
+    ]
+    assert latest["intervals"] == recorded and latest["count"] == len(recorded) == 8
+    assert latest["intervals"][1]["billed"] is True
+    as_of = client.get(
+        f"/api/v1/channels/{channel_id}/intervals",
+        params={**params, "as_of": datetime.now(UTC).isoformat()},
+    ).json()
+    assert as_of["intervals"] == recorded
+
+
 def test_effective_dates_before_registration_say_not_in_service(client: TestClient) -> None:
     create_meter(client)
     view = client.get(

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from eventsourcing.application import AggregateNotFoundError
 
-from adapters.interval_history import BulkExternalPeriods, IntervalValuesHistory
+from adapters.interval_history import BulkExternalPeriods, IntervalViewHistory
 from adapters.loadshapes import load_shape
 from adapters.persistence.factory import shared_datastore
 from adapters.persistence.store import StoreLocation
@@ -198,7 +198,7 @@ def test_a_batch_is_stored_as_the_one_by_one_workflow_stores_it(
         edit(side)
         if source == "read model":
             runner.catch_up()
-        history: HistorySource = IntervalValuesHistory(view, side.readings)
+        history: HistorySource = IntervalViewHistory(view, side.readings)
         periods: ExternalPeriodSource = BulkExternalPeriods(side.periods)
         if source == "event store":
             history, periods = ReadingsHistory(side.readings), side.periods

@@ -10,11 +10,14 @@ from domain.reading_quality import ReadingQuality
 
 # Nothing was delivered, or validation rejected what was: such a value is no evidence.
 UNKNOWN_QUALITIES = np.array([ReadingQuality.MISSING, ReadingQuality.FAILED], dtype=np.uint8)
+_MISSING, _FAILED = int(ReadingQuality.MISSING), int(ReadingQuality.FAILED)  # plain ints: faster
 
 
 def known_mask(values: np.ndarray, qualities: np.ndarray) -> np.ndarray:
     """Slots with a usable value: delivered, edited, accepted or already estimated."""
-    return np.isfinite(values) & ~np.isin(qualities, UNKNOWN_QUALITIES)
+    # Two comparisons, not np.isin: this runs for every delivery, and isin costs ~20 us.
+    unknown = (qualities == _MISSING) | (qualities == _FAILED)
+    return np.isfinite(values) & ~unknown
 
 
 def actual_mask(values: np.ndarray, qualities: np.ndarray) -> np.ndarray:

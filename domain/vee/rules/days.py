@@ -16,9 +16,14 @@ MINUTES_PER_DAY = 1440
 
 @dataclass(frozen=True)
 class DailyGrid:
-    days: tuple[date, ...]
+    first_day: date
     values: np.ndarray  # (days, slots a day) float64; NaN where missing or outside the series
     slots: np.ndarray  # (days, slots a day) int64 index into the series; -1 outside it
+
+    @property
+    def days(self) -> tuple[date, ...]:
+        """The UTC day of each row (only findings name days: not built unless asked)."""
+        return tuple(self.first_day + timedelta(days=row) for row in range(len(self.values)))
 
     @property
     def complete(self) -> np.ndarray:
@@ -37,6 +42,29 @@ class DailyGrid:
         return tuple(int(slot) for slot in self.slots[row][chosen])
 
 
+def daily_values(series: IntervalSeries) -> np.ndarray:
+    """``daily_grid(series).values`` alone: for a history, whose slots nobody names."""
+    lead = _whole_slot_lead(series)
+    if lead is None:
+        return daily_grid(series).values
+    width = MINUTES_PER_DAY // series.interval_minutes
+    day_count = -(-(lead + len(series)) // width) if len(series) else 0
+    values = np.full(day_count * width, np.nan)
+    values[lead : lead + len(series)] = present_values(series)
+    return values.reshape(day_count, width)
+
+
+def _whole_slot_lead(series: IntervalSeries) -> int | None:
+    """Slots before the series on its first day, when slots divide a day; else None."""
+    start = series.start.astimezone(UTC)
+    midnight = datetime(start.year, start.month, start.day, tzinfo=UTC)
+    first_minute = (start - midnight) / timedelta(minutes=1)
+    interval = series.interval_minutes
+    if MINUTES_PER_DAY % interval == 0 and first_minute % interval == 0:
+        return int(first_minute) // interval
+    return None
+
+
 def daily_grid(series: IntervalSeries) -> DailyGrid:
     start = series.start.astimezone(UTC)
     midnight = datetime(start.year, start.month, start.day, tzinfo=UTC)
@@ -46,8 +74,7 @@ def daily_grid(series: IntervalSeries) -> DailyGrid:
         values, slots = _whole_slot_days(series, int(first_minute) // interval)
     else:
         values, slots = _scattered_days(series, first_minute)
-    days = tuple(midnight.date() + timedelta(days=number) for number in range(len(values)))
-    return DailyGrid(days, values, slots)
+    return DailyGrid(midnight.date(), values, slots)
 
 
 def _whole_slot_days(series: IntervalSeries, lead: int) -> tuple[np.ndarray, np.ndarray]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from domain.vee.rules.days import daily_grid
+from domain.vee.rules.days import daily_grid, daily_values
 from domain.vee.rules.slots import amount
 from domain.vee.series import Finding, Severity, ValidationContext
 
@@ -38,12 +38,13 @@ class HistoricalUsageCheck:
     def check(self, context: ValidationContext) -> list[Finding]:
         if context.history is None or len(context.history) == 0 or len(context.series) == 0:
             return []
-        past = daily_grid(context.history)
-        known = past.complete
+        past = daily_values(context.history)
+        known = ~np.isnan(past).any(axis=1)  # complete days
         history_days = int(known.sum())
         if history_days < self.params.min_history_days:
             return []
-        average = float(past.totals[known].mean())
+        # Complete days hold no NaN: their plain sums are the totals, bit for bit.
+        average = float(past[known].sum(axis=1).mean())
         grid = daily_grid(context.series)
         totals, complete = grid.totals, grid.complete
         high = complete & (totals > self.params.high_factor * average)
