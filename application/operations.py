@@ -128,20 +128,9 @@ class Operations(TaskRunUseCases, ProcessingServerUseCases):
         # sent (or logged as failed, for the reconciler) when this returns.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="task-sender") as sender:
             for chunk in chunks(list(dict.fromkeys(targets)), self.CHUNK):
-                tasks = [
-                    Task.schedule(
-                        Task.cycle_key_of(cycle_key, due_at, target, task_type),
-                        task_type,
-                        target,
-                        parameters,
-                        due_at,
-                        provenance,
-                        origin="cycle",
-                        cycle_key=cycle_key,
-                        now=now,
-                    )
-                    for target in chunk
-                ]
+                tasks = Task.schedule_cycle_slot(
+                    cycle_key, due_at, chunk, task_type, parameters, provenance, now
+                )
                 recorded = self._record_new(pending(tasks))
                 sender.submit(self._send, recorded)
                 created += len(recorded)

@@ -10,12 +10,13 @@ so re-delivered or superseded messages are recognised and dropped.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
 
 from domain.provenance import Provenance
 from domain.task_types import task_type_named
@@ -318,6 +319,57 @@ class Task(Aggregate):
             **queued,
             **provenance.as_event_fields(),
         )
+
+    @classmethod
+    def schedule_cycle_slot(
+        cls,
+        cycle_key: str,
+        due_at: datetime,
+        targets: Sequence[str],
+        type_name: str,
+        parameters: Mapping[str, Any],
+        provenance: Provenance,
+        now: datetime,
+    ) -> list[Task]:
+        """The tasks of one due time of a cycle, one per target, each exactly as
+        ``schedule`` makes it; what they share is worked out once (a cycle of 362,000
+        meters makes as many tasks while its collection window runs)."""
+        kind = task_type_named(type_name)
+        due = utc(due_at)
+        queued: dict[str, Any] = {}
+        if due <= utc(now):
+            queued = {"dispatch": 1, "queue_name": kind.queue_name(None)}
+        event_class = cls.ScheduledAndQueued if queued else cls.Scheduled
+        shared = {
+            "originator_topic": get_topic(cls),
+            "originator_version": cls.INITIAL_VERSION,
+            "task_type": kind.name,
+            "parameters": kind.checked(parameters),
+            "priority": kind.priority,
+            "origin": "cycle",
+            "cycle_key": cycle_key,
+            "server": None,
+            "due_at": due,
+            "max_attempts": kind.retry.max_attempts,
+            **queued,
+            **provenance.as_event_fields(),
+        }
+        key_prefix = cls.cycle_key_of(cycle_key, due, "", "").removesuffix("::")
+        tasks: list[Task] = []
+        for target in targets:
+            if not target.strip():
+                raise TaskStateError("a task needs a target (a meter serial, a channel, 'system')")
+            event = event_class(  # type: ignore[call-arg]
+                originator_id=cls.id_for(f"{key_prefix}:{target}:{kind.name}"),
+                timestamp=event_class.create_timestamp(),
+                target=target.strip(),
+                **shared,
+            )
+            task = event.mutate(None)
+            assert isinstance(task, Task)
+            task.pending_events.append(event)
+            tasks.append(task)
+        return tasks
 
     def queue(self, provenance: Provenance) -> int:
         """Puts the task on its queue with a new dispatch number (also re-queues one);

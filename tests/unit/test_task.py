@@ -236,3 +236,42 @@ def test_messages_sent_in_bulk_decode_as_the_messages_dramatiq_would_send() -> N
         expected.kwargs,
     )
     assert decoded.options == {"redis_message_id": "r-1"}
+
+
+@pytest.mark.parametrize("due", [NOW, NOW + timedelta(hours=1)], ids=["due", "later"])
+def test_a_cycle_slot_makes_each_task_exactly_as_scheduling_it_alone_does(due: datetime) -> None:
+    parameters = {"what": "profile", "days": 2}
+    targets = ["M1", " M2 "]
+
+    slot = Task.schedule_cycle_slot("WD", due, targets, "read_meter", parameters, SYSTEM, NOW)
+    alone = [
+        Task.schedule(
+            Task.cycle_key_of("WD", due, target, "read_meter"),
+            "read_meter",
+            target,
+            parameters,
+            due,
+            SYSTEM,
+            origin="cycle",
+            cycle_key="WD",
+            now=NOW,
+        )
+        for target in targets
+    ]
+
+    def event_fields(task: Task) -> tuple[type, dict[str, object]]:
+        (event,) = task.pending_events
+        return type(event), {k: v for k, v in vars(event).items() if k != "timestamp"}
+
+    assert [event_fields(task) for task in slot] == [event_fields(task) for task in alone]
+    assert [(t.id, t.state, t.target, t.queue_name) for t in slot] == [
+        (t.id, t.state, t.target, t.queue_name) for t in alone
+    ]
+    assert slot[0].state == ("queued" if due <= NOW else "scheduled")
+
+
+def test_a_cycle_slot_refuses_a_blank_target_and_bad_parameters() -> None:
+    with pytest.raises(TaskStateError):
+        Task.schedule_cycle_slot("WD", NOW, ["M1", " "], "read_meter", {}, SYSTEM, NOW)
+    with pytest.raises(InvalidTaskParameters):
+        Task.schedule_cycle_slot("WD", NOW, ["M1"], "read_meter", {"colour": 1}, SYSTEM, NOW)
