@@ -8,12 +8,14 @@ no committed event lacks one), then map a time to the last version recorded by t
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Notification, StoredEvent
+import psycopg2
+from eventsourcing.persistence import IntegrityError, Notification, StoredEvent
 from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
 from eventsourcing_sqlalchemy.recorders import (
     SQLAlchemyApplicationRecorder,
@@ -52,6 +54,27 @@ def _index_table(name: str) -> Table:
     return _index_tables[name]
 
 
+# A save of many aggregates (a cycle's thousand tasks) writes its index rows with COPY,
+# about three times cheaper in PostgreSQL than a multi-row INSERT.
+_COPY_FROM = 100
+
+
+def _copy_rows(session: Session, table_name: str, rows: list[dict[str, Any]]) -> None:
+    lines = "".join(
+        f"{row['originator_id']}\t{row['originator_version']}\t{row['recorded_at_us']}\n"
+        for row in rows
+    )
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.copy_expert(
+            f"COPY {table_name} (originator_id, originator_version, recorded_at_us) FROM STDIN",
+            io.StringIO(lines),
+        )
+    except psycopg2.IntegrityError as error:
+        # What the library makes of SQLAlchemy's: an aggregate version recorded already.
+        raise IntegrityError(error) from error
+
+
 class RecordedTimeIndexMixin:
     """Writes and reads the recorded-time index beside an events table."""
 
@@ -76,7 +99,9 @@ class RecordedTimeIndexMixin:
             }
             for oid, version, at in kwargs.get("recorded_times", ())
         ]
-        if rows:
+        if len(rows) >= _COPY_FROM and session.get_bind().dialect.name == "postgresql":
+            _copy_rows(session, self.recorded_times.name, rows)
+        elif rows:
             session.execute(self.recorded_times.insert(), rows)
         super()._insert_events(session, stored_events, **kwargs)  # type: ignore[misc]
 
