@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.utils import get_topic
 
 from domain.provenance import Provenance
 from domain.task_types import task_type_named
@@ -341,7 +340,7 @@ class Task(Aggregate):
             queued = {"dispatch": 1, "queue_name": kind.queue_name(None)}
         event_class = cls.ScheduledAndQueued if queued else cls.Scheduled
         shared = {
-            "originator_topic": get_topic(cls),
+            "originator_topic": cls.TOPIC,  # what the library registered the class as
             "originator_version": cls.INITIAL_VERSION,
             "task_type": kind.name,
             "parameters": kind.checked(parameters),
