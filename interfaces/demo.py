@@ -18,6 +18,7 @@ from adapters.dlms.hls import HlsKeys
 from adapters.dlms.simulator import FleetThread, SimulatedMeterConfig
 from domain.provenance import Provenance
 from interfaces.demo_cycle import CYCLE, DemoCollection, demo_queue, register_cycle
+from interfaces.demo_pushes import DemoPushListener
 from interfaces.installation import Installation
 
 SETUP = Provenance(actor="hes-demo", reason="demo fleet set-up", source="system")
@@ -194,7 +195,8 @@ def run_demo(
     password = ensure_administrator(installation)
     register_fleet(installation, fleet, since)
     register_cycle(installation, TEMPLATE, since, SETUP)
-    simulators = FleetThread(simulator_configs(installation, fleet))
+    pushes = DemoPushListener(installation)
+    simulators = FleetThread(simulator_configs(installation, fleet), pushes=pushes.start())
     simulators.start()
     installation.read_models.start()
     installation.task_monitor.start()
@@ -202,6 +204,7 @@ def run_demo(
     collection.start()
     print(f"HES demo: {meters} simulated DLMS meters on 127.0.0.1:{fleet[0].port}-{fleet[-1].port}")
     print(f"data: {installation.store.url}")
+    print(f"push listener: UDP 127.0.0.1:{pushes.udp_port}; the meters push every quarter hour")
     print(f"web UI and API: http://{host}:{port}/  (login: admin / {password})")
     print(f"API token: hes token create --user admin --data-dir {installation.store.data_dir}")
     try:
@@ -215,5 +218,6 @@ def run_demo(
     finally:
         collection.stop()
         simulators.stop()
+        pushes.stop()
         installation.close()
         print("HES demo stopped; data kept in", installation.store.data_dir)

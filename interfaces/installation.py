@@ -76,8 +76,10 @@ class Installation:
         readings = Readings(env=env)
         security = Security(env=env, hasher=hasher or Argon2PasswordHasher())
         exports = Exports(env=env)
-        read_models = ReadModels(store, registry, readings, security, exports=exports)
         head_end = HeadEnd(env=env, registry=registry)
+        read_models = ReadModels(
+            store, registry, readings, security, exports=exports, head_end=head_end
+        )
         # Counters survive restarts: a replayed answer stays refused after one.
         counters = SqlInvocationCounters(engine)  # type: ignore[arg-type]
         frame_recorder = BatchingFrameWriter(

@@ -21,6 +21,7 @@ from projections.billing_exports import BillingExportProjection, BillingExportVi
 from projections.external_periods import ExternalPeriodProjection, ExternalPeriodView
 from projections.interval_days import DayBlock
 from projections.interval_view import IntervalProjection, IntervalView
+from projections.meter_alarms import MeterAlarmProjection, MeterAlarmView
 from projections.meter_directory import MeterDirectoryProjection, MeterDirectoryView
 from projections.runner import DecodedEvents, PollingProjectionRunner, ReadModelView
 from projections.vee_exceptions import VeeExceptionProjection, VeeExceptionView
@@ -37,6 +38,7 @@ class ReadModels:
         security: Application[Any] | None = None,
         *,
         exports: Application[Any] | None = None,
+        head_end: Application[Any] | None = None,
         batch_size: int = 500,
         today: Callable[[], date] | None = None,
     ) -> None:
@@ -49,6 +51,7 @@ class ReadModels:
         self.vee_exceptions = VeeExceptionView(datastore)
         self.external_periods = ExternalPeriodView(datastore)
         self.billing_exports = BillingExportView(datastore)
+        self.alarms = MeterAlarmView(datastore)
         followed: list[tuple[Application[Any], Any]] = [
             (registry, AuditLogProjection(self.audit)),
             (registry, MeterDirectoryProjection(self.directory)),
@@ -60,6 +63,8 @@ class ReadModels:
             followed.append((security, AuditLogProjection(self.audit)))
         if exports is not None:
             followed.append((exports, BillingExportProjection(self.billing_exports)))
+        if head_end is not None:
+            followed.append((head_end, MeterAlarmProjection(self.alarms)))
         # Runners that follow the same application share what they decoded.
         decoded = {id(app): DecodedEvents(app) for app, _ in followed}
         self.runners = [
@@ -82,6 +87,7 @@ class ReadModels:
             self.vee_exceptions,
             self.external_periods,
             self.billing_exports,
+            self.alarms,
         ]
 
     def fresh_intervals(self) -> IntervalView:

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+from interfaces.api.alarm_routes import alarm_router
 from interfaces.api.command_routes import command_router
 from interfaces.api.communication_routes import communication_router
 from interfaces.api.cycle_routes import cycle_router
@@ -32,6 +33,7 @@ def create_app(installation: Installation, *, with_pages: bool = True) -> FastAP
     app.include_router(command_router())
     app.include_router(cycle_router())
     app.include_router(operations_router())
+    app.include_router(alarm_router())
     app.include_router(communication_router())
     app.include_router(frame_router())
     app.include_router(export_router())
