@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from domain.attributes import Attribute, InvalidAttributes
+from domain.channel_formula import ChannelFormula, FormulaError
 from domain.registered import RegisteredAggregate
 
 INTERVAL_MINUTES = (1, 5, 10, 15, 30, 60)
@@ -53,3 +54,8 @@ class Channel(RegisteredAggregate):
             raise InvalidAttributes({"meter_channel": "a metered channel needs a meter channel"})
         if kind == "calculated" and not attributes.get("formula"):
             raise InvalidAttributes({"formula": "a calculated channel needs a formula"})
+        if kind == "calculated":
+            try:
+                ChannelFormula.parse(str(attributes["formula"]))
+            except FormulaError as error:
+                raise InvalidAttributes({"formula": str(error)}) from None

@@ -135,6 +135,12 @@ def _instant(value: Any) -> Any:
     return value
 
 
+def _channel_key(value: Any) -> Any:
+    if not isinstance(value, str) or not 0 < len(value.strip()) <= 128:
+        raise ValueError("must be a channel key")
+    return value
+
+
 _READ = {"what": _one_of("profile", "registers", "events"), "days": _whole_number(1, 62)}
 # The period a step of the workflow chain looks at (else what its cycle's read covered).
 _PERIOD = {"start": _instant, "end": _instant, "days": _whole_number(1, 62)}
@@ -193,9 +199,9 @@ TASK_TYPES: dict[str, TaskType] = {
         TaskType(
             "aggregate",
             "bulk",
-            "aggregate channels into virtual channels",
+            "compute calculated channels from their source channels",
             _BATCH,
-            {},
+            {**_PERIOD, "channel": _channel_key},
             open_parameters=True,
         ),
         TaskType("report", "bulk", "produce a report", _BATCH, {}, open_parameters=True),

@@ -1,4 +1,4 @@
-"""Handlers of the workflow chain (validate, estimate, export), of device work
+"""Handlers of the workflow chain (validate, estimate, export, aggregate), of device work
 (time_sync, command) and of reports, registered together by ``register_chain_handlers``.
 
 Thin adapters: each finds what its task is about (the period the cycle read, or the
@@ -24,6 +24,8 @@ from application.errors import ConcurrentEdit, DuplicateKey, UnknownAggregate
 from application.head_end import HeadEnd, MeterCommandPort
 from application.operations import TaskRun
 from application.vee_workflow import VeeWorkflow
+from application.workflow.aggregation import ACTOR as AGGREGATE_ACTOR
+from application.workflow.aggregation import Aggregation, CannotAggregate
 from application.workflow.period import InvalidPeriod, Period, TaskLookup, period_of_task
 from application.workflow.review import PeriodReview
 from application.workflow.steps import DEFAULT_REVISIT_DAYS, WorkflowSteps
@@ -117,6 +119,39 @@ class ChainSteps:
         except (UnknownAggregate, InvalidPeriod) as error:
             raise PermanentTaskError(str(error)) from None
         except ConcurrentEdit as error:  # data arrived meanwhile: look again after back-off
+            raise RuntimeError(str(error)) from None
+
+
+class CalculatedChannels:
+    """``aggregate``: the calculated channel ``channel`` (else the task's target) computed
+    from its sources over the step's period (same conventions as validate)."""
+
+    def __init__(
+        self,
+        aggregation: Aggregation,
+        tasks: TaskLookup,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.aggregation = aggregation
+        self.tasks = tasks
+        self.clock = clock
+
+    def aggregate(self, run: TaskRun) -> dict[str, Any]:
+        channel = run.parameters.get("channel", run.target)
+        if not isinstance(channel, str) or not channel:
+            raise PermanentTaskError("channel must be the key of a calculated channel")
+        why = Provenance(
+            actor=AGGREGATE_ACTOR,
+            reason=f"aggregate task {run.task_id}",
+            source="system",
+            reason_code="TASK",
+        )
+        try:
+            period = period_of_task(self.tasks.task(run.task_id), self.tasks, self.clock())
+            return self.aggregation.compute(channel, period.start, period.until, why)
+        except (UnknownAggregate, InvalidPeriod, CannotAggregate) as error:
+            raise PermanentTaskError(str(error)) from None
+        except ConcurrentEdit as error:  # a source or the channel changed meanwhile
             raise RuntimeError(str(error)) from None
 
 
@@ -251,12 +286,17 @@ def workflow_steps(installation: Any) -> WorkflowSteps:
 
 
 def register_chain_handlers(handlers: TaskHandlers, installation: Any) -> None:
-    """Registers validate, estimate, export, time_sync, command and report on ``handlers`` for
-    ``installation`` (a worker that is not bare, and the demo's, call this alike)."""
+    """Registers validate, estimate, export, aggregate, time_sync, command and report on
+    ``handlers`` for ``installation`` (a worker that is not bare, and the demo's, call this
+    alike)."""
     chain = ChainSteps(workflow_steps(installation), installation.operations)
     handlers.register("validate", chain.validate)
     handlers.register("estimate", chain.estimate)
     handlers.register("export", chain.export)
+    calculated = CalculatedChannels(
+        Aggregation(installation.registry, installation.readings), installation.operations
+    )
+    handlers.register("aggregate", calculated.aggregate)
     device = DeviceCommands(installation.head_end, installation.command_port)
     handlers.register("time_sync", device.time_sync)
     handlers.register("command", device.command)
