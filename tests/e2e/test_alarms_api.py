@@ -7,14 +7,13 @@ from collections.abc import Iterator
 from uuid import uuid4
 
 import pytest
-from fastapi.testclient import TestClient
 
 from adapters.persistence.store import StoreLocation
 from adapters.security.passwords import Argon2PasswordHasher
 from application.push_ingestion import PushIngestion, ReceivedPush
 from domain.provenance import Provenance
-from interfaces.api.app import create_app
 from interfaces.installation import Installation
+from tests.e2e.api_clients import api_client
 
 SETUP = Provenance("test", "set-up", "system")
 TITLE = "53494d0000000001"
@@ -32,13 +31,6 @@ def installation(store: StoreLocation) -> Iterator[Installation]:
     found.security.enrol("bill", "billing-password", ["billing"], SETUP)
     yield found
     found.close()
-
-
-def client_of(installation: Installation, user: str) -> TestClient:
-    token = installation.security.issue_token(user, "tests", SETUP)
-    return TestClient(
-        create_app(installation, with_pages=False), headers={"Authorization": f"Bearer {token}"}
-    )
 
 
 def pushed(body: object, counter: int) -> ReceivedPush:
@@ -62,7 +54,7 @@ def test_pushes_and_refused_frames_are_listed_newest_first_with_filters(
     assert ingestion.receive(pushed(ALARM_BODY, 2)) == "recorded"
     ingestion.reject("replayed-counter", TITLE, "127.0.0.1:4059", "counter 2 again")
     ingestion.reject("replayed-counter", TITLE, "127.0.0.1:4059", "counter 2 again")  # once
-    olga = client_of(installation, "olga")
+    olga = api_client(installation, "olga")
 
     everything = olga.get("/api/v1/alarms").json()
     critical_pushes = olga.get("/api/v1/alarms", params={"kind": "push", "critical": True})
@@ -81,7 +73,7 @@ def test_pushes_and_refused_frames_are_listed_newest_first_with_filters(
 def test_alarms_need_the_operator_or_auditor_role_and_valid_filters(
     installation: Installation,
 ) -> None:
-    assert client_of(installation, "bill").get("/api/v1/alarms").status_code == 403
-    olga = client_of(installation, "olga")
+    assert api_client(installation, "bill").get("/api/v1/alarms").status_code == 403
+    olga = api_client(installation, "olga")
     assert olga.get("/api/v1/alarms", params={"kind": "gossip"}).status_code == 422
     assert olga.get("/api/v1/alarms", params={"limit": 0}).status_code == 422

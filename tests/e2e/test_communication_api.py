@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from adapters.dlms.communication_log import Communication
@@ -16,9 +15,9 @@ from adapters.dlms.simulator import FleetThread, SimulatedMeterConfig
 from adapters.persistence.store import StoreLocation
 from adapters.security.passwords import Argon2PasswordHasher
 from domain.provenance import Provenance
-from interfaces.api.app import create_app
 from interfaces.cli.main import app as cli
 from interfaces.installation import Installation
+from tests.e2e.api_clients import api_client
 
 SETUP = Provenance("test", "set-up", "system")
 PASSWORD = "api-comm-secret-1"
@@ -35,13 +34,6 @@ def installation(store: StoreLocation) -> Iterator[Installation]:
     found.security.enrol("bill", "billing-password", ["billing"], SETUP)
     yield found
     found.close()
-
-
-def client_of(installation: Installation, user: str) -> TestClient:
-    token = installation.security.issue_token(user, "tests", SETUP)
-    return TestClient(
-        create_app(installation, with_pages=False), headers={"Authorization": f"Bearer {token}"}
-    )
 
 
 @pytest.fixture
@@ -95,7 +87,7 @@ def read_once(installation: Installation) -> Iterator[None]:
 
 @pytest.mark.usefixtures("read_once")
 def test_a_meter_communications_show_its_status_and_sessions(installation: Installation) -> None:
-    olga = client_of(installation, "olga")
+    olga = api_client(installation, "olga")
 
     found = olga.get("/api/v1/meters/API-1/communications", params={"limit": 5})
     failing = olga.get("/api/v1/meters/API-2/communications").json()
@@ -119,7 +111,7 @@ def test_a_meter_communications_show_its_status_and_sessions(installation: Insta
 
 @pytest.mark.usefixtures("read_once")
 def test_the_connectivity_report_is_by_meter_type(installation: Installation) -> None:
-    audrey = client_of(installation, "audrey")
+    audrey = api_client(installation, "audrey")
 
     report = audrey.get("/api/v1/reports/connectivity")
     future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
@@ -138,7 +130,7 @@ def test_the_connectivity_report_is_by_meter_type(installation: Installation) ->
 
 
 def test_billing_users_may_not_read_communications(installation: Installation) -> None:
-    bill = client_of(installation, "bill")
+    bill = api_client(installation, "bill")
     assert bill.get("/api/v1/reports/connectivity").status_code == 403
     assert bill.get("/api/v1/meters/API-1/communications").status_code == 403
 

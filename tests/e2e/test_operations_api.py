@@ -6,14 +6,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from adapters.persistence.store import StoreLocation
 from adapters.security.passwords import Argon2PasswordHasher
 from domain.provenance import Provenance
-from interfaces.api.app import create_app
 from interfaces.installation import Installation
+from tests.e2e.api_clients import api_client
 
 SETUP = Provenance("test", "set-up", "system")
 LATER = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
@@ -31,18 +30,9 @@ def installation(sqlite_store: StoreLocation) -> Iterator[Installation]:
     found.close()
 
 
-def app_of(installation: Installation) -> FastAPI:
-    return create_app(installation, with_pages=False)
-
-
-def client_for(installation: Installation, user: str) -> TestClient:
-    token = installation.security.issue_token(user, "tests", SETUP)
-    return TestClient(app_of(installation), headers={"Authorization": f"Bearer {token}"})
-
-
 @pytest.fixture
 def olga(installation: Installation) -> TestClient:
-    return client_for(installation, "olga")
+    return api_client(installation, "olga")
 
 
 def ad_hoc(client: TestClient, **fields: object) -> dict:
@@ -130,7 +120,7 @@ def test_the_list_filters_and_the_statistics_count(
     for index in range(3):
         ad_hoc(olga, target=f"M-{index}")
     ad_hoc(olga, task_type="noop", target="system", due_at=LATER.isoformat())
-    auditor = client_for(installation, "audrey")
+    auditor = api_client(installation, "audrey")
     listed = auditor.get("/api/v1/tasks", params={"status": "queued", "task_type": "read_meter"})
     assert listed.status_code == 200 and listed.json()["total"] == 3
     assert auditor.get("/api/v1/tasks", params={"submitted_by": "nobody"}).json()["total"] == 0
@@ -152,7 +142,7 @@ def test_administrators_stop_restart_and_configure_processing_servers(
     assert olga.post("/api/v1/processing-servers/srv-a/stop", json={"reason": "x"}).status_code == (
         403
     )
-    ada = client_for(installation, "ada")
+    ada = api_client(installation, "ada")
     stopped = ada.post("/api/v1/processing-servers/srv-a/stop", json={"reason": "patching"})
     assert stopped.status_code == 200 and stopped.json()["enabled"] is False
     again = ada.post("/api/v1/processing-servers/srv-a/stop", json={"reason": "patching"})

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from adapters.dlms.frame_capture import CapturedFrame
@@ -16,9 +15,9 @@ from adapters.persistence.store import StoreLocation
 from adapters.raw_frames import RawFrameStore
 from adapters.security.passwords import Argon2PasswordHasher
 from domain.provenance import Provenance
-from interfaces.api.app import create_app
 from interfaces.cli.main import app as cli
 from interfaces.installation import Installation
+from tests.e2e.api_clients import api_client
 
 SETUP = Provenance("test", "set-up", "system")
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -61,15 +60,8 @@ def captured(at: dt.datetime, direction: str, data: bytes) -> CapturedFrame:
     )
 
 
-def client_of(installation: Installation, user: str) -> TestClient:
-    token = installation.security.issue_token(user, "tests", SETUP)
-    return TestClient(
-        create_app(installation, with_pages=False), headers={"Authorization": f"Bearer {token}"}
-    )
-
-
 def test_an_auditor_reads_a_meters_frames_as_hex_oldest_first(installation: Installation) -> None:
-    client = client_of(installation, "audrey")
+    client = api_client(installation, "audrey")
 
     newest = client.get("/api/v1/meters/FR-1/frames", params={"limit": 2}).json()
     since = client.get(
@@ -89,8 +81,8 @@ def test_an_auditor_reads_a_meters_frames_as_hex_oldest_first(installation: Inst
 def test_billing_may_not_read_frames_and_unknown_meters_are_not_found(
     installation: Installation,
 ) -> None:
-    assert client_of(installation, "bill").get("/api/v1/meters/FR-1/frames").status_code == 403
-    auditor = client_of(installation, "audrey")
+    assert api_client(installation, "bill").get("/api/v1/meters/FR-1/frames").status_code == 403
+    auditor = api_client(installation, "audrey")
     assert auditor.get("/api/v1/meters/NOPE/frames").status_code == 404
     assert auditor.get("/api/v1/meters/FR-1/frames", params={"limit": 0}).status_code == 422
 
