@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 # Most urgent first. The rank orders messages inside one worker, too.
@@ -141,6 +141,16 @@ def _channel_key(value: Any) -> Any:
     return value
 
 
+def _day(value: Any) -> Any:
+    try:
+        date.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError("must be an ISO date") from None
+    return value
+
+
+# What the archive task keeps (adapters/archive/sources.py names the tables).
+ARCHIVED_KINDS = ("raw_frames", "comm_log", "task_log")
 _READ = {"what": _one_of("profile", "registers", "events"), "days": _whole_number(1, 62)}
 # The period a step of the workflow chain looks at (else what its cycle's read covered).
 _PERIOD = {"start": _instant, "end": _instant, "days": _whole_number(1, 62)}
@@ -158,9 +168,6 @@ TASK_TYPES: dict[str, TaskType] = {
             _QUICK,
             {},
             open_parameters=True,
-        ),
-        TaskType(
-            "process_alarm", "critical", "act on a meter alarm", _QUICK, {}, open_parameters=True
         ),
         TaskType(
             "read_meter",
@@ -219,7 +226,11 @@ TASK_TYPES: dict[str, TaskType] = {
             {},
         ),
         TaskType(
-            "archive", "bulk", "housekeeping: archive old data", _BATCH, {}, open_parameters=True
+            "archive",
+            "bulk",
+            "housekeeping: archive what retention will purge, a file per day",
+            _BATCH,
+            {"what": _one_of("all", *ARCHIVED_KINDS), "day": _day},
         ),
         # Does nothing: measures the task machinery itself (benchmarks, smoke tests).
         TaskType(

@@ -14,8 +14,10 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable, Mapping
+from datetime import date
 from typing import Any
 
+from adapters.archive import KINDS, ArchiveRefused, DailyArchive
 from application.head_end import (
     CommandNotAnswered,
     CommandRefused,
@@ -106,11 +108,38 @@ class MeterReads:
         return {**result, "seconds": round(time.monotonic() - started, 3)}
 
 
+class ArchiveDays:
+    """``archive``: the days of ``what`` (all kinds by default) that are over and still
+    whole, not archived yet, or the one ``day`` asked for. A day archived before is not
+    written again, so a re-delivered task only reports it."""
+
+    def __init__(self, archive: DailyArchive) -> None:
+        self.archive = archive
+
+    def __call__(self, run: TaskRun) -> dict[str, Any]:
+        what = run.parameters.get("what", "all")
+        kinds = KINDS if what == "all" else (what,)
+        try:
+            if "day" in run.parameters:
+                day = date.fromisoformat(run.parameters["day"])
+                days = [self.archive.archive_day(kind, day) for kind in kinds]
+            else:
+                days = self.archive.run(kinds)
+        except ArchiveRefused as refused:
+            raise PermanentTaskError(str(refused)) from None
+        return {
+            "directory": str(self.archive.directory),
+            "written": [day.as_dict() for day in days if day.written],
+            "already_archived": sum(not day.written for day in days),
+        }
+
+
 def default_handlers(
     command_port: MeterCommandPort | None = None,
     purge_task_log: Callable[[], int] | None = None,
     purge_raw_frames: Callable[[], int] | None = None,
     purge_comm_log: Callable[[], int] | None = None,
+    archive: DailyArchive | None = None,
 ) -> TaskHandlers:
     """The handlers a worker runs; task types without one fail with NotImplementedYet."""
     handlers = TaskHandlers()
@@ -125,4 +154,6 @@ def default_handlers(
     if purge_comm_log is not None:
         # By age only, like the other purges: a second run purges nothing more.
         handlers.register("purge_comm_log", lambda run: {"purged": purge_comm_log()})
+    if archive is not None:
+        handlers.register("archive", ArchiveDays(archive))
     return handlers

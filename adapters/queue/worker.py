@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from dramatiq import Broker, Worker
 
+from adapters.archive import DailyArchive, archive_directory
 from adapters.dlms.communication_log import CommunicationLog
 from adapters.persistence.factory import shared_datastore
 from adapters.persistence.store import StoreLocation
@@ -132,6 +133,7 @@ class WorkerProcess:
             purge_task_log=lambda: self.monitor.purge(datetime.now(UTC)),
             purge_raw_frames=lambda: purge_expired_frames(engine),
             purge_comm_log=lambda: CommunicationLog(engine).purge(),
+            archive=DailyArchive(engine, archive_directory(store.data_dir)),
         )
         self.runner = TaskRunner(self.operations, self.handlers, settings.name, self.instance)
         client = None if queue.is_stub else redis_client(queue)

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from interfaces.cli.archive import archive_app
 from interfaces.cli.commands import command as send_command
 from interfaces.cli.connectivity import connectivity
 from interfaces.cli.frames import frames_app
@@ -33,6 +34,7 @@ app.add_typer(tasks_app, name="tasks")
 app.add_typer(servers_app, name="servers")
 app.command("connectivity")(connectivity)
 app.add_typer(frames_app, name="frames")
+app.add_typer(archive_app, name="archive")
 
 
 def _cli_provenance(reason: str):  # type: ignore[no-untyped-def]
