@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 
+from adapters.dlms import obis
 from adapters.dlms.client import MeterEndpoint, read_load_profile
 from adapters.dlms.frame_capture import FrameRecorder
 from adapters.dlms.hls import HlsKeys
 from adapters.dlms.invocation_counters import InMemoryInvocationCounters, InvocationCounterStore
+from adapters.dlms.register_reads import BillingSnapshot
 from adapters.dlms.session_gate import SessionGate
-from application.collection import MeterAddress, ProfileInterval
+from application.collection import MeterAddress, ProfileInterval, ProfileRead, RegisterSnapshot
 
 # The HES's own system title in ciphered sessions (8 octets: 3 manufacturer letters and
 # a serial); HES_SYSTEM_TITLE overrides it so that several HES hosts have their own.
@@ -39,9 +42,22 @@ class DlmsLoadProfileSource:
         # Last accepted invocation counters per meter title: a replayed answer is refused.
         self.counters = counters or InMemoryInvocationCounters()
 
+    async def read_profile(
+        self, address: MeterAddress, start: datetime, end: datetime
+    ) -> ProfileRead:
+        """The intervals in (start, end] and the active import total at each midnight in
+        [start, end] (from the daily billing profile, when the meter has one)."""
+        return await self._read(address, start, end, with_billing=True)
+
     async def read_load_profile(
         self, address: MeterAddress, start: datetime, end: datetime
     ) -> Sequence[ProfileInterval]:
+        """The intervals alone (one profile read, no billing snapshots)."""
+        return (await self._read(address, start, end, with_billing=False)).intervals
+
+    async def _read(
+        self, address: MeterAddress, start: datetime, end: datetime, *, with_billing: bool
+    ) -> ProfileRead:
         security = None
         if address.security_profile == "hls-gmac":
             if not (address.block_cipher_key and address.authentication_key):
@@ -65,5 +81,24 @@ class DlmsLoadProfileSource:
                 counters=self.counters,
                 frame_recorder=attempt.frame_recorder(self.frame_recorder),
                 meter_serial=address.serial,
+                with_billing=with_billing,
             )
-        return [ProfileInterval(row.timestamp, row.status, row.energy_wh) for row in reading.rows]
+        intervals = [
+            ProfileInterval(row.timestamp, row.status, row.energy_wh) for row in reading.rows
+        ]
+        return ProfileRead(intervals, _active_import_totals(reading.billing, reading.billing_units))
+
+
+def _active_import_totals(
+    snapshots: Sequence[BillingSnapshot], units: Mapping[str, str]
+) -> list[RegisterSnapshot]:
+    """The active import total of each snapshot in Wh (a meter may keep it in kWh)."""
+    total = obis.ACTIVE_ENERGY_IMPORT_TOTAL
+    factor = {"Wh": Decimal(1), "kWh": Decimal(1000)}.get(units.get(total, ""))
+    if factor is None:
+        return []  # not captured, or in a unit we cannot compare with the intervals
+    return [
+        RegisterSnapshot(snapshot.captured_at, snapshot.values[total] * factor)
+        for snapshot in snapshots
+        if total in snapshot.values
+    ]

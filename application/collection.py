@@ -3,6 +3,13 @@
 The meter is reached through a ``LoadProfileSource`` port (the DLMS client adapter);
 secrets are revealed only in memory for the session. Values are scaled exactly
 (Decimal) by the channel's multiplier in force on each interval's day, then stored.
+
+The same session reads the active import total the meter's daily billing profile
+captured at each midnight of the window. With a VEE workflow those snapshots go with
+the intervals as register reads, so the sum check compares each day's intervals with
+the register's advance, and gaps (a power failure leaves no entries) are estimated
+knowing what the register says was used. The intervals and snapshots are then one
+block from the first snapshot on, the meter's missing entries as missing slots.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from application.registry import Registry
 from application.vee_workflow import Delivery, VeeWorkflow
 from domain.channel import Channel
 from domain.provenance import Provenance
+from domain.vee.series import RegisterRead
 
 COLLECTOR = Provenance(
     actor="hes-collector", reason="load profile read", reason_code="READ", source="device"
@@ -51,10 +59,25 @@ class MeterAddress:
         return f"MeterAddress({self.host}:{self.port}, {self.framing}, {self.security_profile})"
 
 
+@dataclass(frozen=True)
+class RegisterSnapshot:
+    """The active import total (1.0.1.8.0.255) as the daily billing profile captured it:
+    the total after the interval ending at ``captured_at`` (a midnight)."""
+
+    captured_at: datetime
+    energy_wh: Decimal
+
+
+@dataclass(frozen=True)
+class ProfileRead:
+    intervals: Sequence[ProfileInterval]
+    snapshots: Sequence[RegisterSnapshot] = ()
+
+
 class LoadProfileSource(Protocol):
-    async def read_load_profile(
+    async def read_profile(
         self, address: MeterAddress, start: datetime, end: datetime
-    ) -> Sequence[ProfileInterval]: ...
+    ) -> ProfileRead: ...
 
 
 class Collection:
@@ -79,9 +102,15 @@ class Collection:
         channel = self.registry.get("channel", channel_key)
         settings = channel.attributes_on(today)
         address = self.address_of(serial, meter, today)
-        rows = await self.source.read_load_profile(address, start, end)
+        read = await self.source.read_profile(address, start, end)
         return await asyncio.to_thread(
-            self.record_intervals, channel_key, rows, COLLECTOR, channel, settings
+            self.record_intervals,
+            channel_key,
+            read.intervals,
+            COLLECTOR,
+            channel,
+            settings,
+            read.snapshots,
         )
 
     def record_intervals(
@@ -91,15 +120,21 @@ class Collection:
         provenance: Provenance = COLLECTOR,
         channel: Channel | None = None,
         settings: dict[str, object] | None = None,
+        snapshots: Sequence[RegisterSnapshot] = (),
     ) -> BlockOutcome:
         """Load-profile entries of the channel's meter (read, or pushed by the meter)
         recorded as interval blocks, split at gaps; repeating known entries records
-        nothing."""
+        nothing. With register ``snapshots`` and a workflow: one block with the
+        registers, from the first snapshot on (see the module's docstring)."""
         if channel is None or settings is None:
             channel = self.registry.get("channel", channel_key)
             settings = channel.attributes_on(datetime.now(UTC).date())
         minutes = int(str(settings["interval_minutes"]))
         step = timedelta(minutes=minutes)
+        if snapshots and rows and self.workflow is not None:
+            bracketed = self._bracketed(channel_key, channel, rows, snapshots, step)
+            if bracketed is not None:
+                return self.workflow.process(bracketed, provenance).stored
         outcome = BlockOutcome(intervals=0, recorded_days=0)
         for run in _contiguous_runs(rows, step):
             values = np.array([float(_scaled(row, channel, step)) for row in run], dtype=np.float64)
@@ -112,6 +147,52 @@ class Collection:
                 outcome.recorded_days + recorded.recorded_days,
             )
         return outcome
+
+    def _bracketed(
+        self,
+        channel_key: str,
+        channel: Channel,
+        rows: Sequence[ProfileInterval],
+        snapshots: Sequence[RegisterSnapshot],
+        step: timedelta,
+    ) -> Delivery | None:
+        """One delivery from the first snapshot (or entry) to the last entry (or
+        snapshot), with the snapshots as register reads. Slots the meter gave no entry
+        for are missing, unless a value was delivered for them before: what is known is
+        never turned into missing by a read that lacks it. None when a snapshot is not
+        on an interval boundary (the intervals are then recorded without registers)."""
+        starts = [row.captured_at - step for row in rows]
+        first = min(min(starts), min(s.captured_at for s in snapshots))
+        end = max(max(row.captured_at for row in rows), max(s.captured_at for s in snapshots))
+        if any((s.captured_at - first) % step for s in snapshots):
+            return None
+        count = (end - first) // step
+        values = np.full(count, np.nan)
+        statuses = np.zeros(count, dtype=np.uint8)
+        delivered = np.zeros(count, dtype=bool)
+        for row, start in sorted(zip(rows, starts, strict=True), key=lambda pair: pair[1]):
+            slot = (start - first) // step
+            if 0 <= slot < count and not delivered[slot]:  # a repeated entry: the first
+                values[slot] = float(_scaled(row, channel, step))
+                statuses[slot] = row.status & 0xFF
+                delivered[slot] = True
+        known = self.readings.series(
+            Channel.id_for(channel_key), step // timedelta(minutes=1), first, end, raw=True
+        )
+        keep = ~delivered & ~np.isnan(known.values)
+        values[keep] = known.values[keep]
+        statuses[keep] = known.statuses[keep]
+        registers = tuple(
+            RegisterRead(
+                snapshot.captured_at,
+                snapshot.energy_wh
+                / Decimal(1000)
+                * _multiplier(channel, snapshot.captured_at - step),
+                "total",
+            )
+            for snapshot in sorted(snapshots, key=lambda s: s.captured_at)
+        )
+        return Delivery(channel_key, first, values, statuses, registers=registers)
 
     def address_of(self, serial: str, meter: dict[str, object], on: date) -> MeterAddress:
         """Where and how to reach the meter; its secrets are revealed for this session only."""
@@ -153,9 +234,12 @@ class Collection:
 
 
 def _scaled(row: ProfileInterval, channel: Channel, step: timedelta) -> Decimal:
-    day = (row.captured_at - step).date()
-    multiplier = Decimal(channel.attributes_on(day).get("multiplier") or "1")
-    return row.energy_wh / Decimal(1000) * multiplier
+    return row.energy_wh / Decimal(1000) * _multiplier(channel, row.captured_at - step)
+
+
+def _multiplier(channel: Channel, interval_start: datetime) -> Decimal:
+    """The channel's multiplier on the day of the interval starting at ``interval_start``."""
+    return Decimal(channel.attributes_on(interval_start.date()).get("multiplier") or "1")
 
 
 def _contiguous_runs(

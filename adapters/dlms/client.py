@@ -6,8 +6,10 @@ memory, into the AARQ; they are never logged nor put into exceptions or reprs.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Literal
 
 from gurux_dlms.objects import GXDLMSClock, GXDLMSData, GXDLMSProfileGeneric, GXDLMSRegister
@@ -19,6 +21,7 @@ from adapters.dlms.frame_capture import FrameRecorder
 from adapters.dlms.hls import HlsKeys
 from adapters.dlms.invocation_counters import InvocationCounterStore
 from adapters.dlms.profile import EnergyScale, ProfileColumns, ProfileRow, decode_rows
+from adapters.dlms.register_reads import BillingSnapshot, read_daily_billing
 from adapters.dlms.session import CosemSession, MeterEndpoint
 
 __all__ = [
@@ -46,6 +49,10 @@ class LoadProfileReading:
     capture_period: dt.timedelta
     rows: tuple[ProfileRow, ...]
     access: Literal["range", "entry"]  # how the meter was asked
+    # With ``with_billing``: the daily billing snapshots captured in [start, end], and the
+    # unit of each captured register (empty when the meter has no daily billing profile).
+    billing: tuple[BillingSnapshot, ...] = ()
+    billing_units: Mapping[str, str] = field(default_factory=dict)
 
 
 async def read_meter_identity(
@@ -85,6 +92,7 @@ async def read_load_profile(
     counters: InvocationCounterStore | None = None,
     frame_recorder: FrameRecorder | None = None,
     meter_serial: str | None = None,
+    with_billing: bool = False,
 ) -> LoadProfileReading:
     """The load profile 1.0.99.1.0.255 between `start` and `end` (aware datetimes).
 
@@ -93,6 +101,9 @@ async def read_load_profile(
     (the HES's HLS keys) the read runs in a glo-ciphered HLS-GMAC association; `counters`
     keeps the meters' invocation counters (a process-wide in-memory store by default);
     `frame_recorder` captures the session's raw frames under `meter_serial`.
+    `with_billing` also reads, in the same session, the daily billing profile's
+    snapshots in [start, end]: the registers at each midnight, which VEE's sum check and
+    register estimation compare the intervals with.
     """
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("start and end must be aware datetimes")
@@ -122,8 +133,14 @@ async def read_load_profile(
             raw_rows = await _rows_by_entry(session, profile, columns, capture_period, start, end)
             access = "entry"
         rows = decode_rows(raw_rows, columns, scale, capture_period)
+        billing: list[BillingSnapshot] = []
+        units: dict[str, str] = {}
+        # A meter without a daily billing profile refuses it: intervals go without registers.
+        if with_billing:
+            with contextlib.suppress(AttributeReadRefused):
+                billing, units = await read_daily_billing(session, start, end)
     window = tuple(row for row in rows if start < row.timestamp <= end)
-    return LoadProfileReading(serial, capture_period, window, access)
+    return LoadProfileReading(serial, capture_period, window, access, tuple(billing), units)
 
 
 async def _rows_by_entry(

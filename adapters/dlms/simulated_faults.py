@@ -1,7 +1,8 @@
 """Faults scripted into a simulated meter: power failures, voltage disturbances on a
-phase, tampering. Times are meter time (UTC); a fault shows once the meter's clock has
-passed it, in its event logs, its load profile (an interval touched by a power failure
-measures nothing and carries the power-down status bit) and its instantaneous values.
+phase, tampering, lost load-profile entries. Times are meter time (UTC); a fault shows
+once the meter's clock has passed it, in its event logs, its load profile (an interval
+touched by a power failure measures nothing and carries the power-down status bit) and
+its instantaneous values.
 
     SimulatedMeterConfig("SIM1", faults=(PowerFailure(down, up), Tamper(at, "meter_cover_removed")))
     meter.faults.add(VoltageDisturbance(start, end, phase=2, kind="under"))
@@ -91,7 +92,22 @@ class Tamper:
             raise ValueError(f"kind must be one of {', '.join(_TAMPER_CODES)}")
 
 
-Fault = PowerFailure | VoltageDisturbance | Tamper
+@dataclass(frozen=True)
+class ProfileEntriesLost:
+    """The load profile lost the entries captured in (`start`, `end`] (a buffer corrupted
+    at a reset, a firmware fault) while the energy registers went on counting: gaps that
+    only the registers can account for. Logs no event, as such meters do not."""
+
+    start: dt.datetime
+    end: dt.datetime
+
+    def __post_init__(self) -> None:
+        _aware(self.start, self.end)
+        if self.end <= self.start:
+            raise ValueError("lost entries end after they start")
+
+
+Fault = PowerFailure | VoltageDisturbance | Tamper | ProfileEntriesLost
 
 
 class LoggedEvent(NamedTuple):
@@ -110,8 +126,10 @@ class FaultScript:
             self.add(fault)
 
     def add(self, fault: Fault) -> None:
-        if not isinstance(fault, PowerFailure | VoltageDisturbance | Tamper):
-            raise TypeError("a fault is a PowerFailure, a VoltageDisturbance or a Tamper")
+        if not isinstance(fault, PowerFailure | VoltageDisturbance | Tamper | ProfileEntriesLost):
+            raise TypeError(
+                "a fault is a PowerFailure, a VoltageDisturbance, a Tamper or ProfileEntriesLost"
+            )
         with self._lock:
             self._faults.append(fault)
 
@@ -126,6 +144,13 @@ class FaultScript:
         """A power failure overlapping [start, end)."""
         return any(
             isinstance(f, PowerFailure) and f.start < end and start < f.end for f in self._all()
+        )
+
+    def entry_lost(self, captured_at: dt.datetime) -> bool:
+        """Whether the profile lost its entry captured at `captured_at`."""
+        return any(
+            isinstance(f, ProfileEntriesLost) and f.start < captured_at <= f.end
+            for f in self._all()
         )
 
     def disturbance(self, phase: int, moment: dt.datetime) -> Disturbance | None:
@@ -151,6 +176,6 @@ class FaultScript:
                 ended = EventCode.VOLTAGE_NORMAL_L1 + offset
                 logged.append(LoggedEvent(fault.start, POWER_QUALITY, began))
                 logged.append(LoggedEvent(fault.end, POWER_QUALITY, ended))
-            else:
+            elif isinstance(fault, Tamper):
                 logged.append(LoggedEvent(fault.at, FRAUD, _TAMPER_CODES[fault.kind]))
         return logged

@@ -32,7 +32,12 @@ from adapters.dlms.hdlc import FrameSplitter
 from adapters.dlms.hdlc_server import HdlcServerLink
 from adapters.dlms.meter_server import SimulatedMeterServer
 from adapters.dlms.server_fixes import MalformedFrame
-from adapters.dlms.simulated_faults import PowerFailure, Tamper, VoltageDisturbance
+from adapters.dlms.simulated_faults import (
+    PowerFailure,
+    ProfileEntriesLost,
+    Tamper,
+    VoltageDisturbance,
+)
 from adapters.dlms.simulated_link_faults import ConnectionDropped, FaultyLink, LinkFaults
 from adapters.dlms.simulated_meter import SimulatedMeter, SimulatedMeterConfig
 from adapters.dlms.simulated_pushes import FleetPushes, MeterPusher, PushSettings
@@ -43,6 +48,7 @@ __all__ = [
     "LinkFaults",
     "MeterSimulator",
     "PowerFailure",
+    "ProfileEntriesLost",
     "SimulatedFleet",
     "SimulatedMeter",
     "SimulatedMeterConfig",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
@@ -12,7 +13,7 @@ from adapters.dlms.simulator import FleetThread, SimulatedMeterConfig
 from adapters.dlms_collection import DlmsLoadProfileSource
 from adapters.persistence.store import StoreLocation
 from adapters.security.passwords import Argon2PasswordHasher
-from application.collection import Collection
+from application.collection import Collection, ProfileRead
 from domain.channel import Channel
 from domain.provenance import Provenance
 from interfaces.installation import Installation
@@ -168,3 +169,112 @@ def test_an_hls_gmac_meter_is_read_with_the_keys_sealed_in_the_vault(
             )
         )
     assert outcome.intervals == 96
+
+
+def test_the_midnight_registers_account_for_entries_the_profile_lost(
+    installation: Installation,
+) -> None:
+    """The meter lost 5 h of profile entries but its register counted on: the collection
+    hands VEE the daily billing snapshots with the day, and the gap is estimated from the
+    register's advance, so the day adds up to exactly what the register says."""
+    from adapters.dlms.simulator import ProfileEntriesLost
+
+    lost = ProfileEntriesLost(DAY_START + timedelta(hours=8), DAY_START + timedelta(hours=13))
+    config = SimulatedMeterConfig(
+        serial="SIM-1", password="lls-secret-1", history_days=3, clock=lambda: METER_NOW,
+        faults=(lost,),
+    )  # fmt: skip
+    with FleetThread([config]) as fleet:
+        register_meter(installation, fleet.ports["SIM-1"], "lls-secret-1")
+        read = read_day(installation)
+        outcome = asyncio.run(
+            installation.collection.collect_load_profile(
+                "SIM-1", "SP-1:A+", DAY_START, DAY_START + timedelta(days=1)
+            )
+        )
+
+    assert len(read.intervals) == 96 - 20
+    midnight, next_midnight = read.snapshots
+    assert (midnight.captured_at, next_midnight.captured_at) == (
+        DAY_START,
+        DAY_START + timedelta(days=1),
+    )
+    assert outcome.intervals == 96
+    rows = installation.readings.intervals(
+        Channel.id_for("SP-1:A+"), DAY_START, DAY_START + timedelta(days=1)
+    )
+    estimated = [row for row in rows if row["quality"] == "estimated"]
+    assert [row["start"] for row in estimated] == [
+        DAY_START + timedelta(hours=8, minutes=15 * n) for n in range(20)
+    ]
+    advance_kwh = float(next_midnight.energy_wh - midnight.energy_wh) / 1000 * 2  # multiplier
+    assert sum(row["value"] for row in rows) == pytest.approx(advance_kwh, abs=1e-9)
+    assert all(row["value"] > 0 for row in estimated)
+
+
+def test_a_day_that_disagrees_with_its_register_fails_the_sum_check(
+    installation: Installation, meter_port: int
+) -> None:
+    """The intervals as read, with the midnight snapshots as read except that the later
+    one is 5 kWh further on: the sum check fails the day and the register's advance is
+    distributed instead, both findings and the delivered values kept in the day's history."""
+    register_meter(installation, meter_port, "lls-secret-1")
+    read = read_day(installation)
+    first, last = read.snapshots
+    ahead = dataclasses.replace(last, energy_wh=last.energy_wh + 5000)
+
+    installation.collection.record_intervals("SP-1:A+", read.intervals, snapshots=[first, ahead])
+
+    rows = installation.readings.intervals(
+        Channel.id_for("SP-1:A+"), DAY_START, DAY_START + timedelta(days=1)
+    )
+    advance_kwh = float(ahead.energy_wh - first.energy_wh) / 1000 * 2
+    assert {row["quality"] for row in rows} == {"estimated"}
+    assert sum(row["value"] for row in rows) == pytest.approx(advance_kwh, abs=1e-9)
+    [recorded, *_] = installation.readings.day_versions(
+        Channel.id_for("SP-1:A+"), DAY_START.date()
+    )[1:]
+    assert [f["rule"] for f in recorded.findings] == ["sum_check"]
+    assert recorded.findings[0]["detail"]["register_advance"] == pytest.approx(advance_kwh)
+
+
+def read_day(installation: Installation) -> ProfileRead:
+    meter = installation.registry.get("meter", "SIM-1").attributes_on(DAY_START.date())
+    address = installation.collection.address_of("SIM-1", meter, DAY_START.date())
+    end = DAY_START + timedelta(days=1)
+    return asyncio.run(DlmsLoadProfileSource(3).read_profile(address, DAY_START, end))
+
+
+def test_a_read_lacking_entries_never_turns_known_intervals_into_missing(
+    installation: Installation, meter_port: int
+) -> None:
+    """The day was recorded whole before (as the meter's pushes record it); a later read
+    from the meter, which has since lost 5 h of entries, changes nothing."""
+    from adapters.dlms.simulator import ProfileEntriesLost
+
+    register_meter(installation, meter_port, "lls-secret-1")
+    whole = read_day(installation)
+    installation.collection.record_intervals("SP-1:A+", whole.intervals)  # no registers
+    lost = ProfileEntriesLost(DAY_START + timedelta(hours=8), DAY_START + timedelta(hours=13))
+    config = SimulatedMeterConfig(
+        serial="SIM-1", password="lls-secret-1", history_days=3, clock=lambda: METER_NOW,
+        faults=(lost,),
+    )  # fmt: skip
+    before = installation.readings.recorder.max_notification_id()
+
+    with FleetThread([config]) as fleet:
+        meter = installation.registry.get("meter", "SIM-1").attributes_on(DAY_START.date())
+        address = installation.collection.address_of(
+            "SIM-1", {**meter, "comm_port": fleet.ports["SIM-1"]}, DAY_START.date()
+        )
+        end = DAY_START + timedelta(days=1)
+        partial = asyncio.run(DlmsLoadProfileSource(3).read_profile(address, DAY_START, end))
+    recorded = installation.collection.record_intervals(
+        "SP-1:A+", partial.intervals, snapshots=partial.snapshots
+    )
+
+    assert len(partial.intervals) == 76 and len(partial.snapshots) == 2
+    assert recorded.intervals == 0
+    assert installation.readings.recorder.max_notification_id() == before
+    rows = installation.readings.intervals(Channel.id_for("SP-1:A+"), DAY_START, end)
+    assert len(rows) == 96 and {row["quality"] for row in rows} == {"validated"}
