@@ -131,8 +131,12 @@ class Collection:
             settings = channel.attributes_on(datetime.now(UTC).date())
         minutes = int(str(settings["interval_minutes"]))
         step = timedelta(minutes=minutes)
-        if snapshots and rows and self.workflow is not None:
-            bracketed = self._bracketed(channel_key, channel, rows, snapshots, step)
+        registers = _register_reads(channel, snapshots, step)
+        if registers:
+            # Kept whatever becomes of the intervals: billing and VEE read them later.
+            self.readings.record_register_reads(Channel.id_for(channel_key), registers, provenance)
+        if registers and rows and self.workflow is not None:
+            bracketed = self._bracketed(channel_key, channel, rows, registers, step)
             if bracketed is not None:
                 return self.workflow.process(bracketed, provenance).stored
         outcome = BlockOutcome(intervals=0, recorded_days=0)
@@ -153,7 +157,7 @@ class Collection:
         channel_key: str,
         channel: Channel,
         rows: Sequence[ProfileInterval],
-        snapshots: Sequence[RegisterSnapshot],
+        registers: Sequence[RegisterRead],
         step: timedelta,
     ) -> Delivery | None:
         """One delivery from the first snapshot (or entry) to the last entry (or
@@ -162,9 +166,9 @@ class Collection:
         never turned into missing by a read that lacks it. None when a snapshot is not
         on an interval boundary (the intervals are then recorded without registers)."""
         starts = [row.captured_at - step for row in rows]
-        first = min(min(starts), min(s.captured_at for s in snapshots))
-        end = max(max(row.captured_at for row in rows), max(s.captured_at for s in snapshots))
-        if any((s.captured_at - first) % step for s in snapshots):
+        first = min(min(starts), registers[0].read_at)
+        end = max(max(row.captured_at for row in rows), registers[-1].read_at)
+        if any((read.read_at - first) % step for read in registers):
             return None
         count = (end - first) // step
         values = np.full(count, np.nan)
@@ -182,17 +186,7 @@ class Collection:
         keep = ~delivered & ~np.isnan(known.values)
         values[keep] = known.values[keep]
         statuses[keep] = known.statuses[keep]
-        registers = tuple(
-            RegisterRead(
-                snapshot.captured_at,
-                snapshot.energy_wh
-                / Decimal(1000)
-                * _multiplier(channel, snapshot.captured_at - step),
-                "total",
-            )
-            for snapshot in sorted(snapshots, key=lambda s: s.captured_at)
-        )
-        return Delivery(channel_key, first, values, statuses, registers=registers)
+        return Delivery(channel_key, first, values, statuses, registers=tuple(registers))
 
     def address_of(self, serial: str, meter: dict[str, object], on: date) -> MeterAddress:
         """Where and how to reach the meter; its secrets are revealed for this session only."""
@@ -231,6 +225,21 @@ class Collection:
         return self.readings.record_block(
             Channel.id_for(channel_key), interval_minutes, start, values, statuses, provenance
         )
+
+
+def _register_reads(
+    channel: Channel, snapshots: Sequence[RegisterSnapshot], step: timedelta
+) -> list[RegisterRead]:
+    """The snapshots as reads of the channel's ``total`` register, in its unit (kWh times
+    the multiplier of the day whose last interval ends at the snapshot), oldest first."""
+    return [
+        RegisterRead(
+            snapshot.captured_at,
+            snapshot.energy_wh / Decimal(1000) * _multiplier(channel, snapshot.captured_at - step),
+            "total",
+        )
+        for snapshot in sorted(snapshots, key=lambda s: s.captured_at)
+    ]
 
 
 def _scaled(row: ProfileInterval, channel: Channel, step: timedelta) -> Decimal:

@@ -19,8 +19,10 @@ from application.base import HesApplication
 from application.block_validation import BlockValidation
 from application.errors import ConcurrentEdit
 from application.interval_revisions import IntervalRevisions
+from application.register_reads import RegisterReads
 from domain.channel_day import BlockOutOfDay, ChannelDay, day_start
 from domain.provenance import Provenance
+from domain.register_month import RegisterMonth
 from domain.vee.series import IntervalSeries
 
 
@@ -32,9 +34,9 @@ class BlockOutcome:
     recorded_days: int
 
 
-class Readings(IntervalRevisions, HesApplication):
+class Readings(IntervalRevisions, RegisterReads, HesApplication):
     name = "Readings"
-    snapshotting_intervals = {ChannelDay: 20}
+    snapshotting_intervals = {ChannelDay: 20, RegisterMonth: 20}
 
     def record_block(
         self,

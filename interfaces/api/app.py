@@ -16,6 +16,7 @@ from interfaces.api.export_routes import export_router
 from interfaces.api.frame_routes import frame_router
 from interfaces.api.operations_routes import operations_router
 from interfaces.api.reading_routes import reading_router
+from interfaces.api.register_routes import register_router
 from interfaces.api.registry_routes import registry_router
 from interfaces.installation import Installation
 
@@ -30,6 +31,7 @@ def create_app(installation: Installation, *, with_pages: bool = True) -> FastAP
     install_error_handlers(app)
     app.include_router(registry_router())
     app.include_router(reading_router())
+    app.include_router(register_router())
     app.include_router(command_router())
     app.include_router(cycle_router())
     app.include_router(operations_router())

@@ -14,6 +14,7 @@ from domain.channel_day import BlockOutOfDay, EstimateLocked
 from domain.command_types import InvalidCommandParameters
 from domain.device_command import CommandStateError
 from domain.provenance import InvalidProvenance
+from domain.register_month import InvalidRegisterRead
 from domain.registered import RegistryRuleViolation
 from domain.user import UserRuleViolation
 from domain.vee.reason_codes import UnknownReasonCode
@@ -46,6 +47,7 @@ def install_error_handlers(app: FastAPI) -> None:
         BlockOutOfDay,
         EstimateLocked,
         UnknownReasonCode,
+        InvalidRegisterRead,
         UserRuleViolation,
         CommandStateError,
         InvalidCommandParameters,

@@ -9,11 +9,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
-from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from domain.channel import Channel
+from interfaces.api.reading_routes import channel_id_of
 from interfaces.api.registry_routes import Install, Reader, aware
 
 
@@ -38,7 +37,7 @@ def export_router() -> APIRouter:
         install.read_models.catch_up()
         rows = install.read_models.billing_exports.exports(
             since=aware(since),
-            channel_id=_channel_id(channel) if channel else None,
+            channel_id=channel_id_of(channel) if channel else None,
             after=after,
             limit=limit,
         )
@@ -66,11 +65,3 @@ def _shown(row: dict[str, Any]) -> dict[str, Any]:
         "exported_at": row["exported_at"].isoformat(),
         "intervals_url": f"/api/v1/channels/{quote(row['channel'], safe='')}/intervals?{query}",
     }
-
-
-def _channel_id(channel: str) -> UUID:
-    """A channel by its id, or by its key (``SP-1:A+``)."""
-    try:
-        return UUID(channel)
-    except ValueError:
-        return Channel.id_for(channel)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -75,3 +76,23 @@ class IntervalEdit(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
     reason_code: str = ""
     accept_as_is: bool = False
+
+
+class RegisterReadIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    read_at: datetime
+    # Text keeps every digit of a billing register; a JSON number is taken as written.
+    value: Decimal = Field(allow_inf_nan=False)
+    # "register" in JSON; renamed here since pydantic's BaseModel has a `register`.
+    register_name: str = Field("total", alias="register", min_length=1, max_length=64)
+
+
+class RegisterReadsIn(BaseModel):
+    """Register reads of a channel (a field visit, a billing system's reads)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reads: list[RegisterReadIn] = Field(min_length=1, max_length=10_000)
+    reason: str = Field(min_length=1, max_length=500)
+    reason_code: str = ""

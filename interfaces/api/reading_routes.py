@@ -68,7 +68,7 @@ def reading_router() -> APIRouter:
             raise HTTPException(422, "end must be after start")
         if finish - begin > MAX_INTERVAL_SPAN:
             raise HTTPException(422, "ask for at most 366 days of intervals at once")
-        channel_id = _channel_id(channel)
+        channel_id = channel_id_of(channel)
         if moment is None:
             blocks = install.read_models.fresh_day_blocks(channel_id, begin, finish)
         else:
@@ -91,7 +91,7 @@ def reading_router() -> APIRouter:
         channel: str, body: IntervalEdit, install: Install, who: Writer
     ) -> dict[str, Any]:
         """Replace interval values (marked edited), with a reason code or free-text reason."""
-        channel_id = _channel_id(channel)
+        channel_id = channel_id_of(channel)
         provenance = api_provenance(who, body.reason, body.reason_code)
         if body.accept_as_is:
             install.readings.accept_as_is(
@@ -107,7 +107,7 @@ def reading_router() -> APIRouter:
         channel: str, start: datetime, install: Install, who: Reader
     ) -> dict[str, Any]:
         """Every value one interval has had: who, when, why, from where, with what quality."""
-        channel_id = _channel_id(channel)
+        channel_id = channel_id_of(channel)
         versions = install.readings.interval_versions(channel_id, aware_required(start))
         return {
             "channel_id": str(channel_id),
@@ -148,7 +148,7 @@ def reading_router() -> APIRouter:
         """Intervals that failed validation and could not be estimated: a person decides."""
         install.read_models.catch_up()
         queue = install.read_models.vee_exceptions
-        channel_id = _channel_id(channel) if channel else None
+        channel_id = channel_id_of(channel) if channel else None
         entries = queue.exceptions(channel_id=channel_id, rule=rule, limit=limit, offset=offset)
         return {
             "total": queue.count(channel_id=channel_id, rule=rule),
@@ -196,7 +196,7 @@ def _value(value: float | None) -> float:
     return value
 
 
-def _channel_id(channel: str) -> UUID:
+def channel_id_of(channel: str) -> UUID:
     """Channels are addressed by id, or by their key (``SP-1:import``) for convenience."""
     try:
         return UUID(channel)

@@ -83,6 +83,7 @@ def show_channel(
         "problem": "",
         "notice": notice,
         "rows": [],
+        "register_reads": [],
         "chart": {"times": [], "values": [], "unit": found.get("unit") or ""},
         "open_exceptions": install.read_models.vee_exceptions.count(channel_id=channel_id),
         "form": (form or edit_form()) if session and session.has_role(*EDIT_ROLES) else None,
@@ -98,7 +99,12 @@ def show_channel(
     else:
         rows = install.readings.intervals(channel_id, begin, finish, as_of=moment)
     table = table_rows(rows, found.get("interval_minutes"), begin, finish, moment or now)
+    # The midnight after the last day belongs to it: it closes the day's register advance.
+    registers = install.readings.register_reads(
+        channel_id, begin, finish + timedelta(seconds=1), as_of=moment
+    )
     context.update(
+        register_reads=registers,
         rows=table[:MAX_TABLE_ROWS],
         row_values=len(table) <= ROW_VALUES_UP_TO,
         total_rows=len(rows),

@@ -312,3 +312,31 @@ def test_the_exception_page_pages_through_the_queue(
     last = client.get("/exceptions", params={"rule": "gap", "offset": 20})
     assert "showing 21\u201324" in last.text and "Earlier" not in last.text
     assert 'href="/exceptions?rule=gap&amp;offset=10"' in last.text
+
+
+def test_the_channel_page_lists_register_reads_as_known_at_the_time_shown(
+    installation: Installation,
+) -> None:
+    from decimal import Decimal
+
+    from domain.vee.series import RegisterRead
+
+    field = Provenance("fred", "field visit", "api", "FIELD_READ")
+    readings = installation.readings
+    readings.record_register_reads(CHANNEL_ID, [RegisterRead(MIDNIGHT, Decimal("812.5"))], DEVICE)
+    between = datetime.now(UTC)
+    readings.record_register_reads(CHANNEL_ID, [RegisterRead(MIDNIGHT, Decimal("812.75"))], field)
+    client = signed_in(installation)
+    window = {"from": YESTERDAY.isoformat(), "to": YESTERDAY.isoformat()}
+
+    now = client.get(PAGE, params=window)
+    before = client.get(PAGE, params={**window, "as_of": between.strftime("%Y-%m-%dT%H:%M:%S.%f")})
+    empty = client.get(PAGE, params={"from": TODAY.isoformat(), "to": TODAY.isoformat()})
+
+    table = re.search(r'data-testid="register-reads">(.*?)</table>', now.text, re.S)
+    assert table is not None
+    assert (
+        "812.75" in table.group(1) and "fred" in table.group(1) and "field visit" in table.group(1)
+    )
+    assert "812.5<" in before.text and "812.75" not in before.text
+    assert "No register reads in this range." in empty.text

@@ -210,6 +210,13 @@ def test_the_midnight_registers_account_for_entries_the_profile_lost(
     advance_kwh = float(next_midnight.energy_wh - midnight.energy_wh) / 1000 * 2  # multiplier
     assert sum(row["value"] for row in rows) == pytest.approx(advance_kwh, abs=1e-9)
     assert all(row["value"] > 0 for row in estimated)
+    stored = installation.readings.register_reads(
+        Channel.id_for("SP-1:A+"), DAY_START, DAY_START + timedelta(days=1, seconds=1)
+    )
+    assert [(r["read_at"], r["value"], r["source"]) for r in stored] == [
+        (snapshot.captured_at, snapshot.energy_wh / 1000 * 2, "device")
+        for snapshot in (midnight, next_midnight)
+    ]
 
 
 def test_a_day_that_disagrees_with_its_register_fails_the_sum_check(
@@ -260,7 +267,7 @@ def test_a_read_lacking_entries_never_turns_known_intervals_into_missing(
         serial="SIM-1", password="lls-secret-1", history_days=3, clock=lambda: METER_NOW,
         faults=(lost,),
     )  # fmt: skip
-    before = installation.readings.recorder.max_notification_id()
+    versions = len(installation.readings.day_versions(Channel.id_for("SP-1:A+"), DAY_START.date()))
 
     with FleetThread([config]) as fleet:
         meter = installation.registry.get("meter", "SIM-1").attributes_on(DAY_START.date())
@@ -275,6 +282,7 @@ def test_a_read_lacking_entries_never_turns_known_intervals_into_missing(
 
     assert len(partial.intervals) == 76 and len(partial.snapshots) == 2
     assert recorded.intervals == 0
-    assert installation.readings.recorder.max_notification_id() == before
+    day = installation.readings.day_versions(Channel.id_for("SP-1:A+"), DAY_START.date())
+    assert len(day) == versions  # the registers were recorded, the day's intervals not again
     rows = installation.readings.intervals(Channel.id_for("SP-1:A+"), DAY_START, end)
     assert len(rows) == 96 and {row["quality"] for row in rows} == {"validated"}

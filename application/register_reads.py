@@ -1,0 +1,87 @@
+"""Register reads of channels: recorded per register and UTC month, read back for a
+period as currently known or as known at any past time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from application.errors import ConcurrentEdit
+from domain.provenance import Provenance
+from domain.register_month import RegisterMonth, month_of
+from domain.vee.series import RegisterRead
+
+
+class RegisterReads:
+    """Mixed into the Readings application (uses its repository, save and as-of reads)."""
+
+    def record_register_reads(
+        self, channel_id: UUID, reads: Iterable[RegisterRead], provenance: Provenance
+    ) -> int:
+        """Records the reads (all months in one transaction); how many were new or
+        corrected. A concurrent writer's save is met by reading again, once."""
+        grouped: dict[tuple[str, str], list[RegisterRead]] = {}
+        for read in reads:
+            grouped.setdefault((read.register, month_of(read.read_at)), []).append(read)
+        if not grouped:
+            return 0
+        for attempt in (1, 2):
+            staged, changed = [], 0
+            for (register, month), month_reads in sorted(grouped.items()):
+                stream = self._register_month(channel_id, register, month)
+                count = stream.record([(r.read_at, r.value) for r in month_reads], provenance)
+                if count:
+                    staged.append(stream)
+                    changed += count
+            try:
+                if staged:
+                    self.save(*staged)  # type: ignore[attr-defined]
+                return changed
+            except IntegrityError:
+                if attempt == 2:
+                    raise ConcurrentEdit("channel", str(channel_id), " (register reads)") from None
+        raise AssertionError("unreachable")
+
+    def register_reads(
+        self,
+        channel_id: UUID,
+        start: datetime,
+        end: datetime,
+        *,
+        registers: Iterable[str] = ("total",),
+        as_of: datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """The reads of ``registers`` in [start, end), in time order (then register), as
+        known at ``as_of`` (now when None), each with who recorded it, when and why."""
+        ids = [
+            RegisterMonth.id_for(channel_id, register, month)
+            for register in registers
+            for month in _months(start, end)
+        ]
+        found = self.get_many_as_of(ids, as_of)  # type: ignore[attr-defined]
+        rows = [row for stream in found.values() for row in stream.rows(start, end)]
+        return sorted(rows, key=lambda row: (row["read_at"], row["register"]))
+
+    def _register_month(self, channel_id: UUID, register: str, month: str) -> RegisterMonth:
+        try:
+            stream: RegisterMonth = self.repository.get(  # type: ignore[attr-defined]
+                RegisterMonth.id_for(channel_id, register, month)
+            )
+        except AggregateNotFoundError:
+            return RegisterMonth.open(channel_id, register, month)
+        return stream
+
+
+def _months(start: datetime, end: datetime) -> list[str]:
+    """The UTC months [start, end) touches."""
+    first, last = start.astimezone(UTC), end.astimezone(UTC)
+    year, month, months = first.year, first.month, []
+    while (year, month) <= (last.year, last.month):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months

@@ -1,0 +1,77 @@
+"""Register reads of a channel: as known now or at any past time, and reads a person or
+a billing system brings (a field visit's reading, a billing read)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from eventsourcing.application import AggregateNotFoundError
+from fastapi import APIRouter, HTTPException, Query
+
+from application.errors import UnknownAggregate
+from domain.vee.reason_codes import check_reason
+from domain.vee.series import RegisterRead
+from interfaces.api.models import RegisterReadsIn
+from interfaces.api.reading_routes import MAX_INTERVAL_SPAN, channel_id_of
+from interfaces.api.registry_routes import AsOf, Install, Reader, Writer, api_provenance, aware
+
+
+def register_router() -> APIRouter:
+    router = APIRouter(prefix="/api/v1", tags=["readings"])
+
+    @router.get("/channels/{channel}/registers")
+    def register_reads(
+        channel: str,
+        install: Install,
+        who: Reader,
+        start: datetime,
+        end: datetime,
+        as_of: AsOf = None,
+        register: list[str] = Query(["total"]),
+    ) -> dict[str, Any]:
+        """Reads in [start, end) of the named registers, as known at as_of, each with
+        its value as exact decimal text and who recorded it, when and why."""
+        begin, finish, moment = aware(start), aware(end), aware(as_of)
+        assert begin is not None and finish is not None
+        if finish <= begin:
+            raise HTTPException(422, "end must be after start")
+        if finish - begin > MAX_INTERVAL_SPAN:
+            raise HTTPException(422, "ask for at most 366 days of register reads at once")
+        channel_id = channel_id_of(channel)
+        rows = install.readings.register_reads(
+            channel_id, begin, finish, registers=register, as_of=moment
+        )
+        return {
+            "channel_id": str(channel_id),
+            "start": begin.isoformat(),
+            "end": finish.isoformat(),
+            "as_of": (moment or datetime.now(UTC)).isoformat(),
+            "reads": [
+                {**row, "read_at": row["read_at"].isoformat(), "value": str(row["value"])}
+                for row in rows
+            ],
+        }
+
+    @router.post("/channels/{channel}/registers")
+    def record_register_reads(
+        channel: str, body: RegisterReadsIn, install: Install, who: Writer
+    ) -> dict[str, Any]:
+        """Records reads; a read equal to one known is not recorded again, a different
+        value for a known time is a correction (the earlier one stays as of its time)."""
+        channel_id = channel_id_of(channel)
+        try:
+            install.registry.repository.get(channel_id)
+        except AggregateNotFoundError:
+            raise UnknownAggregate("channel", channel) from None
+        reads = []
+        for item in body.reads:
+            read_at = aware(item.read_at)
+            assert read_at is not None
+            reads.append(RegisterRead(read_at, item.value, item.register_name))
+        check_reason(body.reason_code, body.reason)  # the codes of edits: a read is data too
+        provenance = api_provenance(who, body.reason, body.reason_code)
+        recorded = install.readings.record_register_reads(channel_id, reads, provenance)
+        return {"channel_id": str(channel_id), "recorded": recorded, "received": len(reads)}
+
+    return router
