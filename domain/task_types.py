@@ -127,25 +127,24 @@ class TaskType:
         return dict(parameters)
 
 
-def _instant(value: Any) -> Any:
-    try:
-        datetime.fromisoformat(str(value))
-    except ValueError:
-        raise ValueError("must be an ISO date-time") from None
-    return value
+def _iso(parse: Callable[[str], Any], what: str) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        try:
+            parse(str(value))
+        except ValueError:
+            raise ValueError(f"must be an ISO {what}") from None
+        return value
+
+    return check
+
+
+_instant = _iso(datetime.fromisoformat, "date-time")
+_day = _iso(date.fromisoformat, "date")
 
 
 def _channel_key(value: Any) -> Any:
     if not isinstance(value, str) or not 0 < len(value.strip()) <= 128:
         raise ValueError("must be a channel key")
-    return value
-
-
-def _day(value: Any) -> Any:
-    try:
-        date.fromisoformat(str(value))
-    except ValueError:
-        raise ValueError("must be an ISO date") from None
     return value
 
 

@@ -47,6 +47,12 @@ def _aware(*moments: dt.datetime) -> None:
         raise ValueError("fault times must be aware datetimes (meter time, UTC)")
 
 
+def _span(start: dt.datetime, end: dt.datetime, what: str) -> None:
+    _aware(start, end)
+    if end <= start:
+        raise ValueError(f"{what}: the end must come after the start")
+
+
 @dataclass(frozen=True)
 class PowerFailure:
     """All phases lost from `start` to `end`."""
@@ -55,9 +61,7 @@ class PowerFailure:
     end: dt.datetime
 
     def __post_init__(self) -> None:
-        _aware(self.start, self.end)
-        if self.end <= self.start:
-            raise ValueError("a power failure ends after it starts")
+        _span(self.start, self.end, "a power failure")
 
 
 @dataclass(frozen=True)
@@ -70,9 +74,7 @@ class VoltageDisturbance:
     kind: Disturbance
 
     def __post_init__(self) -> None:
-        _aware(self.start, self.end)
-        if self.end <= self.start:
-            raise ValueError("a voltage disturbance ends after it starts")
+        _span(self.start, self.end, "a voltage disturbance")
         if self.phase not in (1, 2, 3):
             raise ValueError("phase must be 1, 2 or 3")
         if self.kind not in _DISTURBANCE_CODES:
@@ -102,9 +104,7 @@ class ProfileEntriesLost:
     end: dt.datetime
 
     def __post_init__(self) -> None:
-        _aware(self.start, self.end)
-        if self.end <= self.start:
-            raise ValueError("lost entries end after they start")
+        _span(self.start, self.end, "lost entries")
 
 
 Fault = PowerFailure | VoltageDisturbance | Tamper | ProfileEntriesLost

@@ -62,12 +62,7 @@ def reading_router() -> APIRouter:
         the Readings application); past ones from the event store, all days in two
         queries.
         """
-        begin, finish, moment = aware(start), aware(end), aware(as_of)
-        assert begin is not None and finish is not None
-        if finish <= begin:
-            raise HTTPException(422, "end must be after start")
-        if finish - begin > MAX_INTERVAL_SPAN:
-            raise HTTPException(422, "ask for at most 366 days of intervals at once")
+        begin, finish, moment = checked_span(start, end, as_of, "intervals")
         channel_id = channel_id_of(channel)
         if moment is None:
             blocks = install.read_models.fresh_day_blocks(channel_id, begin, finish)
@@ -182,6 +177,19 @@ def reading_router() -> APIRouter:
         return {"total": install.read_models.audit.count(**filters), "entries": entries}
 
     return router
+
+
+def checked_span(
+    start: datetime, end: datetime, as_of: datetime | None, what: str
+) -> tuple[datetime, datetime, datetime | None]:
+    """[start, end) and as_of with zones (UTC when none given); 422 for an empty or too
+    long period."""
+    begin, finish = aware_required(start), aware_required(end)
+    if finish <= begin:
+        raise HTTPException(422, "end must be after start")
+    if finish - begin > MAX_INTERVAL_SPAN:
+        raise HTTPException(422, f"ask for at most 366 days of {what} at once")
+    return begin, finish, aware(as_of)
 
 
 def aware_required(moment: datetime) -> datetime:

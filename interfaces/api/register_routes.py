@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 
 from application.errors import UnknownAggregate
 from domain.vee.reason_codes import check_reason
 from domain.vee.series import RegisterRead
 from interfaces.api.models import RegisterReadsIn
-from interfaces.api.reading_routes import MAX_INTERVAL_SPAN, channel_id_of
+from interfaces.api.reading_routes import channel_id_of, checked_span
 from interfaces.api.registry_routes import AsOf, Install, Reader, Writer, api_provenance, aware
 
 
@@ -32,12 +32,7 @@ def register_router() -> APIRouter:
     ) -> dict[str, Any]:
         """Reads in [start, end) of the named registers, as known at as_of, each with
         its value as exact decimal text and who recorded it, when and why."""
-        begin, finish, moment = aware(start), aware(end), aware(as_of)
-        assert begin is not None and finish is not None
-        if finish <= begin:
-            raise HTTPException(422, "end must be after start")
-        if finish - begin > MAX_INTERVAL_SPAN:
-            raise HTTPException(422, "ask for at most 366 days of register reads at once")
+        begin, finish, moment = checked_span(start, end, as_of, "register reads")
         channel_id = channel_id_of(channel)
         rows = install.readings.register_reads(
             channel_id, begin, finish, registers=register, as_of=moment
