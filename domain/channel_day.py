@@ -31,6 +31,15 @@ class BlockOutOfDay(ValueError):
     """A block of intervals that does not fit the day or the channel's interval length."""
 
 
+_FAILED = int(ReadingQuality.FAILED)
+_STANDING = (int(ReadingQuality.RAW), int(ReadingQuality.VALIDATED))
+
+
+def _newly_failed(current: np.ndarray, judged: np.ndarray) -> bool:
+    """Whether a delivery's validation fails a slot that is raw or validated now."""
+    return bool(np.any((judged == _FAILED) & np.isin(current, _STANDING)))
+
+
 def day_start(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
@@ -207,9 +216,13 @@ class ChannelDay(Aggregate):
         qualities = np.asarray(qualities, dtype=np.uint8)
         window = slice(first_slot, end)
         # Idempotence is judged on what was delivered before, not on the current values:
-        # a re-read of the same data must not undo an edit or an estimate.
-        if np.array_equal(self.raw[window], values, equal_nan=True) and np.array_equal(
-            self.statuses[window], statuses
+        # a re-read of the same data must not undo an edit or an estimate. A repeat is
+        # still recorded when its validation fails slots that stand as good: it brought
+        # what the first delivery lacked (the meter's midnight registers after a push).
+        if (
+            np.array_equal(self.raw[window], values, equal_nan=True)
+            and np.array_equal(self.statuses[window], statuses)
+            and not _newly_failed(self.qualities[window], qualities)
         ):
             return False
         # People's decisions and billed estimates are not replaced by a delivery; the

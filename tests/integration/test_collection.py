@@ -286,3 +286,34 @@ def test_a_read_lacking_entries_never_turns_known_intervals_into_missing(
     assert len(day) == versions  # the registers were recorded, the day's intervals not again
     rows = installation.readings.intervals(Channel.id_for("SP-1:A+"), DAY_START, end)
     assert len(rows) == 96 and {row["quality"] for row in rows} == {"validated"}
+
+
+def test_registers_that_arrive_after_the_day_still_fail_it_when_they_disagree(
+    installation: Installation, meter_port: int
+) -> None:
+    """The day came by push (no registers) and was validated; the read that brings the
+    midnights repeats its values, but its sum check fails the day: that is recorded, and
+    the day waits for a person (an estimate would contradict what the meter delivered)."""
+    register_meter(installation, meter_port, "lls-secret-1")
+    read = read_day(installation)
+    installation.collection.record_intervals("SP-1:A+", read.intervals)  # as a push would
+    first, last = read.snapshots
+    ahead = dataclasses.replace(last, energy_wh=last.energy_wh + 5000)
+
+    installation.collection.record_intervals("SP-1:A+", read.intervals, snapshots=[first, ahead])
+    installation.collection.record_intervals("SP-1:A+", read.intervals, snapshots=[first, ahead])
+
+    channel_id = Channel.id_for("SP-1:A+")
+    events = installation.readings.day_versions(channel_id, DAY_START.date())
+    recorded = [e for e in events if type(e).__name__ == "IntervalsRecorded"]
+    assert len(recorded) == 2  # the push, then the read that failed it; the repeat: nothing
+    assert [(f["rule"], f["severity"]) for f in recorded[1].findings] == [
+        ("sum_check", "fail"),
+        ("duplicate_delivery", "warn"),  # the same values again: said, changes nothing
+    ]
+    rows = installation.readings.intervals(channel_id, DAY_START, DAY_START + timedelta(days=1))
+    assert {row["quality"] for row in rows} == {"failed"}
+    installation.read_models.catch_up()
+    assert (
+        installation.read_models.vee_exceptions.count(channel_id=channel_id, rule="sum_check") == 96
+    )
