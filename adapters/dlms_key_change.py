@@ -7,6 +7,12 @@ security setup's key_transfer in the ciphered management association. Once the m
 acknowledged the transfer it holds the new keys for its next association, so the registry
 records the references at once (a stale registry would lock the HES out); then a new
 association with the new keys proves them. Keys never appear in events, logs or errors.
+
+When the meter's answer to the transfer is lost (a timeout, a dropped connection), the
+meter holds either key pair: an association with the new keys says which, and the
+registry follows the meter. When the registered keys are refused, an earlier change
+whose answer was lost may have left the meter with the keys asked for: an association
+with them settles that too, so asking again after a lost answer is always safe.
 """
 
 from __future__ import annotations
@@ -16,10 +22,17 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from adapters.dlms.errors import DlmsError
+from adapters.dlms.errors import (
+    AssociationRejected,
+    DlmsError,
+    FrameError,
+    MeterTimeout,
+    MeterUnreachable,
+    SecurityViolation,
+)
 from adapters.dlms.hls import HlsKeys
 from adapters.dlms.key_transfer import KEY_LENGTH, transfer_keys
-from adapters.dlms.session import CosemSession
+from adapters.dlms.session import CosemSession, MeterEndpoint
 from application.head_end import CommandRefused
 from domain.provenance import Provenance
 
@@ -67,13 +80,35 @@ async def change_keys(
         raise CommandRefused(f"meter {serial} has no master key (KEK) in the vault")
     master_key = _key(registry.meter_secret(serial, "master_key", today), "the master key")
 
-    async with port.session(serial) as session:
-        await transfer_keys(
-            session,
-            master_key,
-            block_cipher_key=new["block_cipher_key"],
-            authentication_key=new["authentication_key"],
-        )
+    address = port.collection.address_of(serial, meter, today)
+    endpoint = MeterEndpoint(address.host, address.port, framing=address.framing)  # type: ignore[arg-type]
+    new_keys = HlsKeys(port.system_title, new["block_cipher_key"], new["authentication_key"])
+    sent = acknowledged = proven = False
+    try:
+        async with port.session(serial) as session:
+            sent = True  # associated: the transfer goes out now
+            await transfer_keys(
+                session,
+                master_key,
+                block_cipher_key=new["block_cipher_key"],
+                authentication_key=new["authentication_key"],
+            )
+            acknowledged = True
+    except (SecurityViolation, AssociationRejected):
+        # The registered keys are refused. An earlier change whose answer was lost may
+        # have left the meter with exactly the keys asked for: then that change is done.
+        if sent or not await _associates(port, serial, endpoint, new_keys):
+            raise
+        proven = True
+    except (MeterTimeout, MeterUnreachable, FrameError):
+        # The transfer went out and its answer was lost (or the release after it): the
+        # meter holds the old keys or the new ones. It says which by associating.
+        if not sent:
+            raise
+        if not acknowledged:
+            if not await _associates(port, serial, endpoint, new_keys):
+                raise  # not taken (or not reachable now): asking again is safe
+            proven = True
     refs = {**(meter.get("secret_refs") or {}), **references}
     try:
         await asyncio.to_thread(
@@ -85,24 +120,38 @@ async def change_keys(
             f"({type(error).__name__}); record {references['block_cipher_key']} and "
             f"{references['authentication_key']} as its keys"
         ) from None
+    if not proven and not await _associates(port, serial, endpoint, new_keys):
+        raise CommandRefused(
+            "the meter took the new keys and the registry records them, but an association "
+            "with them failed"
+        )
+    return {
+        "keys_changed": True,
+        # The meter's answer was lost, or an earlier change took: an association proved it.
+        "proven_by_association": proven,
+        **{NEW_KEYS[name]: ref for name, ref in references.items()},
+    }
+
+
+async def _associates(
+    port: DlmsCommandPort, serial: str, endpoint: MeterEndpoint, keys: HlsKeys
+) -> bool:
+    """Whether the meter accepts a ciphered association with ``keys``. The association is
+    the proof: a release lost after it does not count against it."""
+    associated = False
     try:
         async with (
             port.gate.attempt(serial, "change_keys") as attempt,
             CosemSession(
-                session.endpoint,
+                endpoint,
                 timeout=port.timeout,
-                security=HlsKeys(
-                    port.system_title, new["block_cipher_key"], new["authentication_key"]
-                ),
+                security=keys,
                 counters=port.counters,
                 frame_recorder=attempt.frame_recorder(port.frame_recorder),
                 meter_serial=serial,
             ),
         ):
-            pass  # the meter associates with the new keys
-    except DlmsError as error:
-        raise CommandRefused(
-            f"the meter took the new keys and the registry records them, but an association "
-            f"with them failed: {error}"
-        ) from None
-    return {"keys_changed": True, **{NEW_KEYS[name]: ref for name, ref in references.items()}}
+            associated = True
+    except (DlmsError, OSError):
+        pass
+    return associated
