@@ -6,19 +6,23 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterator
+
+import pytest
 
 from adapters.dlms.hls import HlsKeys
 from adapters.dlms.simulated_link_faults import LinkFaults
 from adapters.dlms.simulator import FleetThread
+from adapters.persistence.store import StoreLocation
 from interfaces.installation import Installation
-from tests.integration.test_dlms_key_and_read_commands import (  # noqa: F401 (fixture)
+from tests.integration.test_dlms_key_and_read_commands import (
     KEK,
     NEW_AUTH,
     NEW_KEY,
     command,
     hls_meter,
-    installation,  # noqa: F811
     new_key_references,
+    open_installation,
     register,
 )
 
@@ -26,6 +30,13 @@ from tests.integration.test_dlms_key_and_read_commands import (  # noqa: F401 (f
 # and its release; the ciphered association and HLS pass 4. The sixth answer, to the key
 # transfer, is lost (and so is the release of the probe that follows).
 ANSWERS_BEFORE_THE_TRANSFERS = 5
+
+
+@pytest.fixture
+def installation(store: StoreLocation) -> Iterator[Installation]:
+    found = open_installation(store)
+    yield found
+    found.close()
 
 
 def link_of(fleet: FleetThread, serial: str) -> object:
