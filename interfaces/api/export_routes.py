@@ -59,9 +59,19 @@ def _shown(row: dict[str, Any]) -> dict[str, Any]:
             "as_of": row["recorded_at"].isoformat(),
         }
     )
+    # The day's register reads, both midnights included, as known when it was exported.
+    registers = urlencode(
+        {
+            "start": start.isoformat(),
+            "end": (start + timedelta(days=1, seconds=1)).isoformat(),
+            "as_of": row["exported_at"].isoformat(),
+        }
+    )
+    channel = quote(row["channel"], safe="")
     return {
         **row,
         "recorded_at": row["recorded_at"].isoformat(),
         "exported_at": row["exported_at"].isoformat(),
-        "intervals_url": f"/api/v1/channels/{quote(row['channel'], safe='')}/intervals?{query}",
+        "intervals_url": f"/api/v1/channels/{channel}/intervals?{query}",
+        "registers_url": f"/api/v1/channels/{channel}/registers?{registers}",
     }

@@ -17,6 +17,7 @@ from adapters.security.passwords import Argon2PasswordHasher
 from application.vee_workflow import Delivery, VeeWorkflow
 from application.workflow.period import Period
 from application.workflow.steps import WorkflowSteps
+from domain.channel import Channel
 from domain.provenance import Provenance
 from interfaces.api.app import create_app
 from interfaces.installation import Installation
@@ -122,6 +123,33 @@ def test_billing_pulls_exported_days_with_a_cursor_and_gets_changed_days_again(
         values = billing.client.get(exported["intervals_url"]).json()["intervals"]
         assert len(values) == 96
         assert sum(v["value"] for v in values) == pytest.approx(exported["total"])
+    assert billing.client.get(row["registers_url"]).json()["reads"] == []  # none recorded
+
+
+def test_an_export_links_the_registers_known_when_it_was_made(billing: Billing) -> None:
+    from decimal import Decimal
+
+    from domain.vee.series import RegisterRead
+
+    day_start = start_of(DAY)
+    midnights = [
+        RegisterRead(day_start, Decimal("100.5")),
+        RegisterRead(day_start + timedelta(days=1), Decimal("110.25")),
+    ]
+    readings = billing.installation.readings
+    readings.record_register_reads(Channel.id_for("SP-1:A+"), midnights, DEVICE)
+    billing.deliver("SP-1:A+", DAY)
+    billing.steps.export("M-1", night_after(DAY))
+    later = RegisterRead(day_start + timedelta(days=1), Decimal("110.75"))  # a correction after
+    readings.record_register_reads(Channel.id_for("SP-1:A+"), [later], DEVICE)
+
+    [row] = billing.client.get("/api/v1/exports").json()["exports"]
+    reads = billing.client.get(row["registers_url"]).json()["reads"]
+
+    assert [(r["read_at"], r["value"]) for r in reads] == [
+        ("2026-03-04T00:00:00+00:00", "100.5"),
+        ("2026-03-05T00:00:00+00:00", "110.25"),
+    ]
 
 
 def test_exports_since_a_time_and_only_for_those_allowed_to_read(billing: Billing) -> None:
