@@ -53,7 +53,9 @@ from adapters.dlms.typed_data import (
     DoubleLongUnsigned,
     Enum,
     Integer,
+    LongUnsigned,
     OctetString,
+    Structure,
     TypedValue,
 )
 from adapters.dlms_collection import DEFAULT_HES_SYSTEM_TITLE
@@ -77,6 +79,34 @@ _NOT_IN_OBJECT_MODEL = ("set_auto_reconnect", "set_lockout_period")
 _COMMAND: ContextVar[str] = ContextVar("dlms_command", default="command")
 # An image transfer may take long on a slow link: only its I/O timeouts bound it.
 _NO_SESSION_DEADLINE = ("firmware_upgrade",)
+
+_SCRIPTS = {obis.DISCONNECT_SCRIPT: "disconnect", obis.RECONNECT_SCRIPT: "reconnect"}
+_SCRIPT_TABLE_OCTETS = bytes(int(part) for part in obis.DISCONNECT_SCRIPT_TABLE.split("."))
+
+
+def _action(selector: int | None) -> Structure:
+    """A limiter action item: the script table's script, or none (zeros)."""
+    if selector is None:
+        return Structure([OctetString(bytes(6)), LongUnsigned(0)])
+    return Structure([OctetString(_SCRIPT_TABLE_OCTETS), LongUnsigned(selector)])
+
+
+def _actions_of(value: Any) -> tuple[Any, Any]:
+    """The two action items as the meter holds them (gurux gives them as lists)."""
+    if isinstance(value, list | tuple) and len(value) == 2:
+        return value[0], value[1]
+    raise CommandRefused(f"the limiter answered its actions as {value!r}")
+
+
+def _script_named(action: Any) -> str:
+    """What an action item runs: disconnect, reconnect, none, or the script it names."""
+    script, selector = [*list(action), None, None][:2]
+    name = bytes(script or b"")
+    if not any(name) and not selector:
+        return "none"
+    if name == _SCRIPT_TABLE_OCTETS and selector in _SCRIPTS:
+        return _SCRIPTS[selector]
+    return f"{'.'.join(str(octet) for octet in name)} script {selector}"
 
 
 class FirmwareImages:
@@ -328,6 +358,37 @@ class DlmsCommandPort:
                 await session.set(limiter, 3, DoubleLongUnsigned(value))
                 result[name] = await session.get(limiter, 3)
         return result
+
+    async def _set_disconnect_triggers(
+        self, serial: str, parameters: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The limiter's actions (attribute 11: the disconnect script table's disconnect
+        or reconnect script, or none) and its minimum durations over and under the
+        threshold (attributes 6, 7), each read back."""
+        limiter = GXDLMSLimiter(
+            obis.CURRENT_LIMITER if parameters.get("limiter") == "current" else obis.POWER_LIMITER
+        )
+        over = obis.DISCONNECT_SCRIPT if parameters["over_threshold"] == "disconnect" else None
+        under = obis.RECONNECT_SCRIPT if parameters["under_threshold"] == "reconnect" else None
+        durations = {
+            6: parameters.get("min_over_threshold_seconds"),
+            7: parameters.get("min_under_threshold_seconds"),
+        }
+        async with self.session(serial) as session:
+            await session.set(limiter, 11, Structure([_action(over), _action(under)]))
+            for attribute, seconds in durations.items():
+                if seconds is not None:
+                    await session.set(limiter, attribute, DoubleLongUnsigned(int(seconds)))
+            actions = await session.get(limiter, 11)
+            held = {attribute: await session.get(limiter, attribute) for attribute in (6, 7)}
+        over_held, under_held = (_script_named(action) for action in _actions_of(actions))
+        return {
+            "limiter": str(limiter.logicalName),
+            "over_threshold": over_held,
+            "under_threshold": under_held,
+            "min_over_threshold_seconds": held[6],
+            "min_under_threshold_seconds": held[7],
+        }
 
     async def _set_billing_date(self, serial: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
         day = int(parameters["day_of_month"])

@@ -138,6 +138,15 @@ COMMAND_TYPES: dict[str, dict[str, tuple[bool, Callable[[Any], Any]]]] = {
         "current_threshold_a": (False, _positive_number),
         "power_threshold_w": (False, _positive_number),
     },
+    # What a limiter's crossing makes the relay do: its actions over and under the
+    # threshold, after how long over (or back under) it.
+    "set_disconnect_triggers": {
+        "limiter": (False, _one_of("power", "current")),
+        "over_threshold": (True, _one_of("disconnect", "none")),
+        "under_threshold": (True, _one_of("reconnect", "none")),
+        "min_over_threshold_seconds": (False, _int_between(0, 86_400)),
+        "min_under_threshold_seconds": (False, _int_between(0, 86_400)),
+    },
     "set_auto_reconnect": {
         "attempts": (True, _int_between(0, 255)),
         "interval_seconds": (True, _int_between(1, 86_400)),

@@ -31,6 +31,7 @@ from gurux_dlms.objects import (
     GXDLMSPushSetup,
     GXDLMSRegister,
     GXDLMSRegisterMonitor,
+    GXDLMSScriptTable,
     GXDLMSSecuritySetup,
 )
 from gurux_dlms.objects.enums import SortMethod
@@ -137,6 +138,7 @@ def _control_objects() -> tuple[GXDLMSObject, ...]:
     firmware.setDataType(2, DataType.OCTET_STRING)
     return (
         GXDLMSDisconnectControl(obis.DISCONNECT_CONTROL),
+        GXDLMSScriptTable(obis.DISCONNECT_SCRIPT_TABLE),
         GXDLMSLimiter(obis.POWER_LIMITER),
         GXDLMSLimiter(obis.CURRENT_LIMITER),
         GXDLMSDemandRegister(obis.DEMAND_REGISTER),

@@ -1,6 +1,6 @@
 """The COSEM attributes and methods a simulated meter lets the management client change:
-clock, capture period, disconnect control, limiters, demand period, billing date, activity
-calendar, push setup and image transfer. Each maps onto the meter's state
+clock, capture period, disconnect control and its script table, limiters, demand period,
+billing date, activity calendar, push setup and image transfer. Each maps onto the meter's state
 (`SimulatedMeter`, `simulated_controls`, `simulated_firmware`).
 
 Values the meter only stores (calendar tables, schedules, push objects) are checked for
@@ -70,6 +70,8 @@ def read(meter: SimulatedMeter, logical_name: str, attribute: int) -> bytes | No
     stored = _stored(meter).get((logical_name, attribute))
     if stored is not None:
         return stored
+    if logical_name in (obis.POWER_LIMITER, obis.CURRENT_LIMITER) and attribute in (6, 7):
+        return DoubleLongUnsigned(0).encode()  # never written (gurux's default is None)
     if logical_name == obis.FIRMWARE_VERSION and attribute == 2:
         return OctetString(firmware.firmware_version).encode()
     if logical_name == obis.IMAGE_TRANSFER:
@@ -102,8 +104,27 @@ def _stored(meter: SimulatedMeter) -> dict[tuple[str, int], bytes]:
     return meter.settings.written
 
 
+def _limiter_actions(value: Any) -> None:
+    """Limiter attribute 11: {over: {script, selector}, under: {script, selector}}."""
+    if not isinstance(value, list) or len(value) != 2:
+        _unmatched()
+    for action in value:
+        if not isinstance(action, list) or len(action) != 2:
+            _unmatched()
+        _octets(action[0], 6)
+        _unsigned(action[1], 0xFFFF)
+
+
+_LIMITER_SETTINGS = {6: _unsigned, 7: _unsigned, 11: _limiter_actions}
+
 # (logical name, attribute) whose values are stored as written, with a shape check.
+# Limiter durations and actions are stored only: no load is actually limited.
 _STORED: dict[tuple[str, int], Any] = {
+    **{
+        (limiter, attribute): check
+        for limiter in (obis.POWER_LIMITER, obis.CURRENT_LIMITER)
+        for attribute, check in _LIMITER_SETTINGS.items()
+    },
     (obis.BILLING_SCHEDULE, 4): _array_of_structures,
     (obis.PUSH_SCHEDULE, 4): _array_of_structures,
     (obis.IMAGE_ACTIVATION_SCHEDULE, 4): _array_of_structures,
@@ -167,6 +188,17 @@ def act(meter: SimulatedMeter, request: ActionRequest) -> tuple[bool, bytes | No
                 meter.relay.remote_disconnect(meter.now())
             else:
                 meter.relay.remote_reconnect(meter.now())
+            return True, None
+        if name == obis.DISCONNECT_SCRIPT_TABLE and method == 1:
+            # execute(selector): the scripts a limiter's actions name.
+            scripts = {
+                obis.DISCONNECT_SCRIPT: meter.relay.remote_disconnect,
+                obis.RECONNECT_SCRIPT: meter.relay.remote_reconnect,
+            }
+            script = scripts.get(_unsigned(parameter, 0xFFFF))
+            if script is None:
+                raise ServiceRefused(ActionResult.OTHER_REASON)
+            script(meter.now())
             return True, None
         if name == obis.ACTIVITY_CALENDAR and method == 1:
             return True, None  # activate_passive_calendar: the tables are only stored

@@ -14,6 +14,10 @@ CURRENT_ASSOCIATION: Final = "0.0.40.0.0.255"
 DISCONNECT_CONTROL: Final = "0.0.96.3.10.255"
 POWER_LIMITER: Final = "0.0.17.0.0.255"  # monitors active power import, threshold in W
 CURRENT_LIMITER: Final = "0.0.17.0.1.255"  # monitors current, threshold in mA
+# The scripts a limiter's actions name: 1 disconnects the relay, 2 reconnects it (IDIS).
+DISCONNECT_SCRIPT_TABLE: Final = "0.0.10.0.106.255"
+DISCONNECT_SCRIPT: Final = 1
+RECONNECT_SCRIPT: Final = 2
 DEMAND_REGISTER: Final = "1.0.1.4.0.255"  # current average demand, active power import
 BILLING_SCHEDULE: Final = "0.0.15.0.0.255"  # end of billing period single action schedule
 PUSH_SCHEDULE: Final = "0.0.15.0.4.255"  # push single action schedule (IDIS)

@@ -38,6 +38,13 @@ COMMAND_FIELDS: dict[str, tuple[CommandField, ...]] = {
         CommandField("current_threshold_a", "number", "A"),
         CommandField("power_threshold_w", "number", "W"),
     ),
+    "set_disconnect_triggers": (
+        CommandField("limiter", "text", "power or current; empty: power"),
+        CommandField("over_threshold", "text", "disconnect or none"),
+        CommandField("under_threshold", "text", "reconnect or none"),
+        CommandField("min_over_threshold_seconds", "int", "0-86400"),
+        CommandField("min_under_threshold_seconds", "int", "0-86400"),
+    ),
     "set_auto_reconnect": (
         CommandField("attempts", "int", "0-255"),
         CommandField("interval_seconds", "int", "1-86400"),

@@ -28,6 +28,7 @@ from adapters.dlms.simulator import FleetThread, SimulatedMeterConfig
 from adapters.persistence.factory import shared_datastore
 from adapters.persistence.store import StoreLocation
 from adapters.security.passwords import Argon2PasswordHasher
+from domain.command_types import InvalidCommandParameters
 from domain.provenance import Provenance
 from interfaces.installation import Installation
 
@@ -284,3 +285,74 @@ def test_a_changed_password_is_installed_on_the_meter_and_used_next_time(
     assert after.state == "confirmed"  # the registry now hands out the new password
     recorded = repr(installation.head_end.history_of(changed.id))
     assert "new-secret-42" not in recorded and "old-secret" not in recorded
+
+
+def test_the_events_that_disconnect_and_reconnect_are_set_on_the_limiter(
+    installation: Installation,
+) -> None:
+    """Over the power limiter's threshold for 30 s the disconnect script runs, back under
+    it for 5 min the reconnect script; then the current limiter only disconnects. The
+    scripts are the disconnect script table's, which the meter runs on execute."""
+    config = SimulatedMeterConfig(
+        "CMD-TRG", hls_keys=HlsKeys(b"SIM\x00\x00\x00\x09\x07", KEY, AUTH)
+    )
+    with FleetThread([config]) as fleet:
+        register(installation, config, fleet.ports[config.serial])
+        both = command(
+            installation,
+            config.serial,
+            "set_disconnect_triggers",
+            {
+                "over_threshold": "disconnect",
+                "under_threshold": "reconnect",
+                "min_over_threshold_seconds": 30,
+                "min_under_threshold_seconds": 300,
+            },
+        )
+        only_off = command(
+            installation,
+            config.serial,
+            "set_disconnect_triggers",
+            {"limiter": "current", "over_threshold": "disconnect", "under_threshold": "none"},
+        )
+        wrong = installation.head_end.request_command
+        meter = fleet.meter(config.serial)
+        ran = asyncio.run(run_script(fleet.ports[config.serial], obis.DISCONNECT_SCRIPT))
+
+    assert both.state == "confirmed", both.error
+    assert both.result | {"confirmed_at": None} == {
+        "confirmed_at": None,
+        "limiter": obis.POWER_LIMITER,
+        "over_threshold": "disconnect",
+        "under_threshold": "reconnect",
+        "min_over_threshold_seconds": 30,
+        "min_under_threshold_seconds": 300,
+    }
+    assert only_off.result["limiter"] == obis.CURRENT_LIMITER
+    assert only_off.result["min_over_threshold_seconds"] == 0  # never set
+    assert (only_off.result["over_threshold"], only_off.result["under_threshold"]) == (
+        "disconnect",
+        "none",
+    )
+    table = bytes([0, 0, 10, 0, 106, 255])
+    assert meter.settings.written[(obis.POWER_LIMITER, 11)] == (
+        b"\x02\x02" + b"\x02\x02\x09\x06" + table + b"\x12\x00\x01"
+        + b"\x02\x02\x09\x06" + table + b"\x12\x00\x02"
+    )  # fmt: skip
+    assert ran is False  # the disconnect script opened the relay
+    with pytest.raises(InvalidCommandParameters, match="over_threshold: must be one of"):
+        wrong(config.serial, "set_disconnect_triggers", {"over_threshold": "shed"}, OPERATOR)
+
+
+async def run_script(port: int, selector: int) -> bool:
+    """Executes a script of the meter's disconnect script table; the relay's state after."""
+    from gurux_dlms.objects import GXDLMSScriptTable
+
+    from adapters.dlms.typed_data import LongUnsigned
+
+    keys = HlsKeys(b"HES\x00\x00\x00\x00\x02", KEY, AUTH)
+    async with CosemSession(MeterEndpoint("127.0.0.1", port), security=keys) as session:
+        await session.act(
+            GXDLMSScriptTable(obis.DISCONNECT_SCRIPT_TABLE), 1, LongUnsigned(selector)
+        )
+        return bool(await session.get(GXDLMSDisconnectControl(obis.DISCONNECT_CONTROL), 2))
