@@ -55,7 +55,9 @@ def _span(start: dt.datetime, end: dt.datetime, what: str) -> None:
 
 @dataclass(frozen=True)
 class PowerFailure:
-    """All phases lost from `start` to `end`."""
+    """All phases lost from `start` to `end`: no entries are captured while the meter is
+    off (a gap in the load profile), the first one after it carries the power-down bit
+    and measures nothing, and the standard log has power down and power up."""
 
     start: dt.datetime
     end: dt.datetime
@@ -146,10 +148,12 @@ class FaultScript:
             isinstance(f, PowerFailure) and f.start < end and start < f.end for f in self._all()
         )
 
-    def entry_lost(self, captured_at: dt.datetime) -> bool:
-        """Whether the profile lost its entry captured at `captured_at`."""
+    def entry_missing(self, captured_at: dt.datetime) -> bool:
+        """Whether the profile has no entry captured at `captured_at`: the meter was off
+        at that moment (a power failure around it: a gap), or the entry was lost."""
         return any(
-            isinstance(f, ProfileEntriesLost) and f.start < captured_at <= f.end
+            (isinstance(f, PowerFailure) and f.start < captured_at < f.end)
+            or (isinstance(f, ProfileEntriesLost) and f.start < captured_at <= f.end)
             for f in self._all()
         )
 

@@ -232,9 +232,9 @@ class SimulatedMeter:
         in_use = self.entries_in_use()
         last = in_use if last == 0 else min(last, in_use)
         rows = [self.row(entry) for entry in range(max(first, 1), last + 1)]
-        # Lost entries are not served; the registers (self.row via _interval_totals) still
-        # count the energy of their intervals.
-        return [row for row in rows if not self.faults.entry_lost(row.captured_at)]
+        # Entries not captured (power off) or lost are not served; the registers (self.row
+        # via _interval_totals) count their intervals as they were (nothing, or the energy).
+        return [row for row in rows if not self.faults.entry_missing(row.captured_at)]
 
     def rows_in_range(self, start: dt.datetime, end: dt.datetime) -> list[ProfileRow]:
         """Entries captured from `start` to `end`, both inclusive (Blue Book range_descriptor)."""
@@ -244,7 +244,7 @@ class SimulatedMeter:
                 self.row(entry)
                 for entry in range(1, in_use + 1)
                 if start <= self.captured_at(entry) <= end
-                and not self.faults.entry_lost(self.captured_at(entry))
+                and not self.faults.entry_missing(self.captured_at(entry))
             ]
             if len(self._segments) > 1
             else self._rows_in_range_one_period(start, end)

@@ -76,21 +76,24 @@ def test_every_total_grows_with_each_interval_and_only_a_pv_meter_exports() -> N
     assert exported == pytest.approx(3.75 * 4000 / 365 * 10_000, rel=0.01)
 
 
-def test_a_power_failure_empties_its_intervals_and_marks_them_power_down() -> None:
+def test_a_power_failure_leaves_a_gap_and_marks_the_entry_after_it_power_down() -> None:
     down = dt.datetime(2026, 3, 10, 9, 5, tzinfo=UTC)
     simulated = meter(MovableClock(NOW), faults=(PowerFailure(down, down + HOUR),))
     rows = simulated.rows_in_range(down - HOUR, down + 2 * HOUR)
-    hit = [row for row in rows if row.status == POWER_DOWN]
-    # 09:05-10:05 touches the intervals ending 09:15 ... 10:15.
-    assert [row.captured_at.strftime("%H:%M") for row in hit] == [
-        "09:15",
-        "09:30",
-        "09:45",
-        "10:00",
-        "10:15",
-    ]
-    assert all(row.energy_raw == 0 for row in hit)
+    captured = [row.captured_at.strftime("%H:%M") for row in rows]
+    # Off from 09:05 to 10:05: nothing captured at 09:15 ... 10:00; the entry at 10:15
+    # closes an interval the failure touched.
+    assert captured == ["08:15", "08:30", "08:45", "09:00", "10:15", "10:30", "10:45", "11:00"]
+    [hit] = [row for row in rows if row.status == POWER_DOWN]
+    assert hit.captured_at.strftime("%H:%M") == "10:15" and hit.energy_raw == 0
     assert all(row.energy_raw > 0 for row in rows if row.status == 0)
+    by_entry = simulated.rows_by_entry(1, 0)
+    assert not any(down < row.captured_at < down + HOUR for row in by_entry)
+    # The register counts what was measured: since midnight, exactly the entries served.
+    midnight, totals = simulated.daily_snapshots()[-1]
+    served = simulated.rows_in_range(midnight + dt.timedelta(seconds=1), NOW)
+    advance = simulated.energy_totals().active_import - totals.active_import
+    assert advance == sum(row.energy_raw for row in served) > 0
 
 
 def test_scripted_faults_appear_in_the_event_logs_once_the_clock_passes_them() -> None:
