@@ -9,12 +9,15 @@ from decimal import Decimal
 
 from adapters.dlms import obis
 from adapters.dlms.client import MeterEndpoint, read_load_profile
+from adapters.dlms.event_log_reads import MeterEvent
+from adapters.dlms.event_logs import EventCode
 from adapters.dlms.frame_capture import FrameRecorder
 from adapters.dlms.hls import HlsKeys
 from adapters.dlms.invocation_counters import InMemoryInvocationCounters, InvocationCounterStore
 from adapters.dlms.register_reads import BillingSnapshot
 from adapters.dlms.session_gate import SessionGate
 from application.collection import MeterAddress, ProfileInterval, ProfileRead, RegisterSnapshot
+from domain.vee.series import PowerOutage
 
 # The HES's own system title in ciphered sessions (8 octets: 3 manufacturer letters and
 # a serial); HES_SYSTEM_TITLE overrides it so that several HES hosts have their own.
@@ -47,16 +50,16 @@ class DlmsLoadProfileSource:
     ) -> ProfileRead:
         """The intervals in (start, end] and the active import total at each midnight in
         [start, end] (from the daily billing profile, when the meter has one)."""
-        return await self._read(address, start, end, with_billing=True)
+        return await self._read(address, start, end, with_context=True)
 
     async def read_load_profile(
         self, address: MeterAddress, start: datetime, end: datetime
     ) -> Sequence[ProfileInterval]:
         """The intervals alone (one profile read, no billing snapshots)."""
-        return (await self._read(address, start, end, with_billing=False)).intervals
+        return (await self._read(address, start, end, with_context=False)).intervals
 
     async def _read(
-        self, address: MeterAddress, start: datetime, end: datetime, *, with_billing: bool
+        self, address: MeterAddress, start: datetime, end: datetime, *, with_context: bool
     ) -> ProfileRead:
         security = None
         if address.security_profile == "hls-gmac":
@@ -81,12 +84,33 @@ class DlmsLoadProfileSource:
                 counters=self.counters,
                 frame_recorder=attempt.frame_recorder(self.frame_recorder),
                 meter_serial=address.serial,
-                with_billing=with_billing,
+                with_billing=with_context,
+                with_events=with_context,
             )
         intervals = [
             ProfileInterval(row.timestamp, row.status, row.energy_wh) for row in reading.rows
         ]
-        return ProfileRead(intervals, _active_import_totals(reading.billing, reading.billing_units))
+        return ProfileRead(
+            intervals,
+            _active_import_totals(reading.billing, reading.billing_units),
+            _outages(reading.events, start),
+        )
+
+
+def _outages(events: Sequence[MeterEvent], start: datetime) -> list[PowerOutage]:
+    """Power down / power up pairs, in time order. A power up without its power down in
+    the window began before it; a power down without a power up lasts still."""
+    outages: list[PowerOutage] = []
+    down: datetime | None = None
+    for event in sorted(events, key=lambda event: event.at):
+        if event.code == EventCode.POWER_DOWN and down is None:
+            down = event.at
+        elif event.code == EventCode.POWER_UP:
+            outages.append(PowerOutage(start if down is None else down, event.at))
+            down = None
+    if down is not None:
+        outages.append(PowerOutage(down, None))
+    return outages
 
 
 def _active_import_totals(

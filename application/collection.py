@@ -15,6 +15,7 @@ block from the first snapshot on, the meter's missing entries as missing slots.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -28,7 +29,7 @@ from application.registry import Registry
 from application.vee_workflow import Delivery, VeeWorkflow
 from domain.channel import Channel
 from domain.provenance import Provenance
-from domain.vee.series import RegisterRead
+from domain.vee.series import PowerOutage, RegisterRead
 
 COLLECTOR = Provenance(
     actor="hes-collector", reason="load profile read", reason_code="READ", source="device"
@@ -72,6 +73,8 @@ class RegisterSnapshot:
 class ProfileRead:
     intervals: Sequence[ProfileInterval]
     snapshots: Sequence[RegisterSnapshot] = ()
+    # Power down / power up pairs of the meter's event log in the window.
+    outages: Sequence[PowerOutage] = ()
 
 
 class LoadProfileSource(Protocol):
@@ -111,6 +114,7 @@ class Collection:
             channel,
             settings,
             read.snapshots,
+            read.outages,
         )
 
     def record_intervals(
@@ -121,6 +125,7 @@ class Collection:
         channel: Channel | None = None,
         settings: dict[str, object] | None = None,
         snapshots: Sequence[RegisterSnapshot] = (),
+        outages: Sequence[PowerOutage] = (),
     ) -> BlockOutcome:
         """Load-profile entries of the channel's meter (read, or pushed by the meter)
         recorded as interval blocks, split at gaps; repeating known entries records
@@ -138,14 +143,17 @@ class Collection:
         if registers and rows and self.workflow is not None:
             bracketed = self._bracketed(channel_key, channel, rows, registers, step)
             if bracketed is not None:
-                return self.workflow.process(bracketed, provenance).stored
+                delivery = dataclasses.replace(bracketed, outages=tuple(outages))
+                return self.workflow.process(delivery, provenance).stored
         outcome = BlockOutcome(intervals=0, recorded_days=0)
         for run in _contiguous_runs(rows, step):
             values = np.array([float(_scaled(row, channel, step)) for row in run], dtype=np.float64)
             statuses = np.array([row.status & 0xFF for row in run], dtype=np.uint8)
             # Load profiles stamp the end of each interval; channels index by its start.
             first_start = run[0].captured_at - step
-            recorded = self._store(channel_key, minutes, first_start, values, statuses, provenance)
+            recorded = self._store(
+                channel_key, minutes, first_start, values, statuses, provenance, outages
+            )
             outcome = BlockOutcome(
                 outcome.intervals + recorded.intervals,
                 outcome.recorded_days + recorded.recorded_days,
@@ -218,9 +226,10 @@ class Collection:
         values: np.ndarray,
         statuses: np.ndarray,
         provenance: Provenance = COLLECTOR,
+        outages: Sequence[PowerOutage] = (),
     ) -> BlockOutcome:
         if self.workflow is not None:
-            delivery = Delivery(channel_key, start, values, statuses)
+            delivery = Delivery(channel_key, start, values, statuses, outages=tuple(outages))
             return self.workflow.process(delivery, provenance).stored
         return self.readings.record_block(
             Channel.id_for(channel_key), interval_minutes, start, values, statuses, provenance

@@ -17,6 +17,8 @@ from gurux_dlms.objects import GXDLMSClock, GXDLMSData, GXDLMSProfileGeneric, GX
 from adapters.dlms import obis
 from adapters.dlms.cosem_datetime import decode_cosem_datetime
 from adapters.dlms.errors import AttributeReadRefused, FrameError
+from adapters.dlms.event_log_reads import MeterEvent, read_event_log
+from adapters.dlms.event_logs import STANDARD
 from adapters.dlms.frame_capture import FrameRecorder
 from adapters.dlms.hls import HlsKeys
 from adapters.dlms.invocation_counters import InvocationCounterStore
@@ -53,6 +55,8 @@ class LoadProfileReading:
     # unit of each captured register (empty when the meter has no daily billing profile).
     billing: tuple[BillingSnapshot, ...] = ()
     billing_units: Mapping[str, str] = field(default_factory=dict)
+    # With ``with_events``: the standard event log's entries in [start, end].
+    events: tuple[MeterEvent, ...] = ()
 
 
 async def read_meter_identity(
@@ -93,6 +97,7 @@ async def read_load_profile(
     frame_recorder: FrameRecorder | None = None,
     meter_serial: str | None = None,
     with_billing: bool = False,
+    with_events: bool = False,
 ) -> LoadProfileReading:
     """The load profile 1.0.99.1.0.255 between `start` and `end` (aware datetimes).
 
@@ -103,7 +108,8 @@ async def read_load_profile(
     `frame_recorder` captures the session's raw frames under `meter_serial`.
     `with_billing` also reads, in the same session, the daily billing profile's
     snapshots in [start, end]: the registers at each midnight, which VEE's sum check and
-    register estimation compare the intervals with.
+    register estimation compare the intervals with. `with_events` also reads the standard
+    event log of the window (power down and up: the outages VEE fills with nothing).
     """
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("start and end must be aware datetimes")
@@ -139,8 +145,14 @@ async def read_load_profile(
         if with_billing:
             with contextlib.suppress(AttributeReadRefused):
                 billing, units = await read_daily_billing(session, start, end)
+        events: list[MeterEvent] = []
+        if with_events:
+            with contextlib.suppress(AttributeReadRefused):
+                events = await read_event_log(session, STANDARD, start, end)
     window = tuple(row for row in rows if start < row.timestamp <= end)
-    return LoadProfileReading(serial, capture_period, window, access, tuple(billing), units)
+    return LoadProfileReading(
+        serial, capture_period, window, access, tuple(billing), units, tuple(events)
+    )
 
 
 async def _rows_by_entry(

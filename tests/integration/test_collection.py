@@ -317,3 +317,37 @@ def test_registers_that_arrive_after_the_day_still_fail_it_when_they_disagree(
     assert (
         installation.read_models.vee_exceptions.count(channel_id=channel_id, rule="sum_check") == 96
     )
+
+
+def test_an_outage_in_the_meters_event_log_is_filled_with_nothing(
+    installation: Installation,
+) -> None:
+    """Off from 10:05 to 11:05: the profile has no entries for 10:15 ... 11:00, the event
+    log has power down and up. The read brings both: the slots wholly inside the outage
+    are estimated as no consumption (power-gap fill), the one it cut otherwise."""
+    from adapters.dlms.simulator import PowerFailure
+
+    down = DAY_START + timedelta(hours=10, minutes=5)
+    config = SimulatedMeterConfig(
+        serial="SIM-1", password="lls-secret-1", history_days=3, clock=lambda: METER_NOW,
+        faults=(PowerFailure(down, down + timedelta(hours=1)),),
+    )  # fmt: skip
+    with FleetThread([config]) as fleet:
+        register_meter(installation, fleet.ports["SIM-1"], "lls-secret-1")
+        read = read_day(installation)
+        installation.collection.record_intervals(
+            "SP-1:A+", read.intervals, snapshots=read.snapshots, outages=read.outages
+        )
+
+    assert [(o.down_at, o.up_at) for o in read.outages] == [(down, down + timedelta(hours=1))]
+    assert len(read.intervals) == 92
+    channel_id = Channel.id_for("SP-1:A+")
+    rows = installation.readings.intervals(channel_id, DAY_START, DAY_START + timedelta(days=1))
+    by_start = {row["start"]: row for row in rows}
+    inside = [DAY_START + timedelta(hours=10, minutes=m) for m in (15, 30, 45)]
+    assert all(by_start[s]["quality"] == "estimated" and by_start[s]["value"] == 0 for s in inside)
+    events = installation.readings.day_versions(channel_id, DAY_START.date())
+    methods = {e.method for e in events if type(e).__name__ == "IntervalsEstimated"}
+    assert "power_gap_fill" in methods
+    cut = by_start[DAY_START + timedelta(hours=10)]
+    assert cut["quality"] == "estimated"
