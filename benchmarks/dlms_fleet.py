@@ -104,7 +104,11 @@ def yesterday() -> tuple[dt.datetime, dt.datetime]:
     return today - dt.timedelta(days=1), today
 
 
-def dlms_session(mode: Mode, counters: InMemoryInvocationCounters) -> SessionFn:
+def dlms_session(
+    mode: Mode, counters: InMemoryInvocationCounters, with_context: bool = False
+) -> SessionFn:
+    """``with_context``: the session the collection runs, which also reads the daily
+    billing profile (the midnight registers) and the standard event log of the day."""
     start, end = yesterday()
 
     async def session(host: str, port: int) -> None:
@@ -116,7 +120,11 @@ def dlms_session(mode: Mode, counters: InMemoryInvocationCounters) -> SessionFn:
             security=HES_KEYS if mode == "ciphered" else None,
             counters=counters,
             timeout=TIMEOUT,
+            with_billing=with_context,
+            with_events=with_context,
         )
+        if with_context and len(reading.billing) != 2:
+            raise DlmsError(f"{len(reading.billing)} midnight snapshots, 2 expected")
         if len(reading.rows) != INTERVALS:
             raise DlmsError(f"{len(reading.rows)} intervals, {INTERVALS} expected")
 
@@ -188,7 +196,7 @@ def recorded_frames() -> Iterator[list[tuple[bytes, bytes]]]:
 
 def measure(mode: Mode, args: argparse.Namespace) -> ModeResult:
     counters = InMemoryInvocationCounters()
-    session = dlms_session(mode, counters)
+    session = dlms_session(mode, counters, args.with_context)
     share = -(-args.meters // args.meter_processes)
     peers = [
         PeerProcess.meters(mode, first=first, count=min(share, args.meters - first + 1))
@@ -333,6 +341,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--rtt", type=float, default=0.3, help="s per exchange on a real network, extrapolation"
     )
     parser.add_argument("--profile", action="store_true", help="cProfile the DLMS sessions")
+    parser.add_argument(
+        "--with-context",
+        action="store_true",
+        help="the collection's session: also the midnight registers and the event log",
+    )
     args = parser.parse_args(argv)
     if min(args.meters, args.concurrency, args.rounds, args.meter_processes) < 1:
         parser.error("--meters, --concurrency, --rounds and --meter-processes must be >= 1")

@@ -24,3 +24,14 @@ def test_the_fleet_benchmark_reads_three_meters_plain_and_ciphered(
     report = capsys.readouterr().out
     assert "sessions/s per client core" in report
     assert "362,000 meters x 4 channels" in report
+
+
+def test_the_collections_session_with_registers_and_events_runs_too(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["--meters", "2", "--concurrency", "2", "--rounds", "1", "--mode", "ciphered"]
+    [plain_read] = main(args)
+    [with_context] = main([*args, "--with-context"])
+
+    assert with_context.dlms.failures == () and with_context.dlms.sessions == 2
+    assert with_context.exchanges > plain_read.exchanges  # the two more profile reads
