@@ -43,7 +43,10 @@ class Security(HesApplication):
     name = "Security"
 
     def __init__(self, env: dict[str, str] | None = None, hasher: PasswordHasher | None = None):
-        super().__init__(env)
+        # Every API request loads its user: from the library's cache, brought up to date
+        # by reading only newer events (fast-forward), so a lock or a revoked token made
+        # by another process counts at once.
+        super().__init__({"AGGREGATE_CACHE_MAXSIZE": "10000", **(env or {})})
         if hasher is None:
             raise ValueError("Security needs a password hasher")
         self.hasher = hasher
