@@ -22,6 +22,7 @@ from interfaces.web.errors import PageRefused
 from interfaces.web.forms import FormProblem, now_field, parse_day, parse_moment
 from interfaces.web.interval_edit_form import edit_form
 from interfaces.web.interval_table import table_rows
+from interfaces.web.register_read_form import register_form
 from interfaces.web.rendering import render
 from interfaces.web.sessions import EDIT_ROLES
 
@@ -46,10 +47,15 @@ def router() -> APIRouter:
         as_of: str = "",
         edited: Annotated[int, Query(ge=0)] = 0,
         accepted: Annotated[int, Query(ge=0)] = 0,
+        registered: Annotated[int | None, Query(ge=0)] = None,
     ) -> Response:
         notice = ""
         if edited or accepted:
             notice = f"{edited} intervals edited." if edited else f"{accepted} accepted as is."
+        if registered is not None:
+            notice = (
+                "the register read." if registered else "nothing new (the same read was known)."
+            )
         return show_channel(request, channel, start, end, as_of, notice=notice)
 
     return pages
@@ -63,6 +69,7 @@ def show_channel(
     as_of: str = "",
     *,
     form: dict[str, Any] | None = None,
+    register: dict[str, Any] | None = None,
     notice: str = "",
     status_code: int = 200,
 ) -> Response:
@@ -87,6 +94,9 @@ def show_channel(
         "chart": {"times": [], "values": [], "unit": found.get("unit") or ""},
         "open_exceptions": install.read_models.vee_exceptions.count(channel_id=channel_id),
         "form": (form or edit_form()) if session and session.has_role(*EDIT_ROLES) else None,
+        "register_form": (
+            (register or register_form()) if session and session.has_role(*EDIT_ROLES) else None
+        ),
     }
     try:
         first, last, moment = _range(start, end, as_of, now.date())

@@ -24,6 +24,7 @@ from interfaces.web import (
     interval_edit_pages,
     login_pages,
     meter_pages,
+    register_read_pages,
 )
 from interfaces.web.errors import PageRefused, SignInRequired
 from interfaces.web.rendering import HERE, error_page, with_security_headers
@@ -35,6 +36,7 @@ GUARDED: tuple[Callable[[], APIRouter], ...] = (
     meter_pages.router,
     channel_pages.router,
     interval_edit_pages.router,
+    register_read_pages.router,
     exception_pages.router,
     command_pages.router,
     audit_pages.router,

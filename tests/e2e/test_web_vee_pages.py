@@ -340,3 +340,44 @@ def test_the_channel_page_lists_register_reads_as_known_at_the_time_shown(
     )
     assert "812.5<" in before.text and "812.75" not in before.text
     assert "No register reads in this range." in empty.text
+
+
+def post_register_read(client: TestClient, **fields: str) -> Response:
+    page = client.get(PAGE)
+    form = {"csrf_token": hidden(page, "csrf_token"), "from": str(YESTERDAY), "to": str(TODAY)}
+    return client.post(f"{PAGE}/registers", data={**form, **fields}, follow_redirects=False)
+
+
+def test_an_operator_enters_a_field_read_and_a_refused_one_records_nothing(
+    installation: Installation,
+) -> None:
+    client = signed_in(installation)
+    at_midnight = MIDNIGHT.strftime("%Y-%m-%dT%H:%M:%S")
+
+    refused = post_register_read(
+        client, read_at=at_midnight, value="twelve", reason_code="FIELD_READ"
+    )
+    no_reason = post_register_read(client, read_at=at_midnight, value="812,5")
+    done = post_register_read(client, read_at=at_midnight, value="812,5", reason_code="FIELD_READ")
+    again = post_register_read(
+        client, read_at=at_midnight, value="812.50", reason_code="FIELD_READ"
+    )
+    auditor = signed_in(installation, AUDITOR)
+    token = hidden(auditor.get(PAGE), "csrf_token")  # the sign-out form's
+    forbidden = auditor.post(
+        f"{PAGE}/registers",
+        data={"csrf_token": token, "read_at": at_midnight, "value": "1", "reason_code": "OTHER"},
+    )
+
+    assert refused.status_code == 422 and "is not a number" in refused.text
+    assert 'value="twelve"' in refused.text  # the form as typed
+    assert no_reason.status_code == 422 and "explain the edit in free text" in no_reason.text
+    assert done.status_code == 303 and done.headers["location"].endswith("registered=1#registers")
+    assert again.headers["location"].endswith("registered=0#registers")
+    assert forbidden.status_code == 403 and "needs the operator role" in forbidden.text
+    [read] = installation.readings.register_reads(CHANNEL_ID, MIDNIGHT, MIDNIGHT + timedelta(1))
+    assert (str(read["value"]), read["actor"], read["source"], read["reason_code"]) == (
+        "812.5", "olga", "ui", "FIELD_READ",
+    )  # fmt: skip
+    page = client.get(done.headers["location"])
+    assert "Recorded: the register read." in page.text and "812.5<" in page.text

@@ -1,0 +1,84 @@
+"""A register read a person brings (a technician's reading on site, a customer's photo of
+the display), entered on the channel page: a plain POST + redirect back; a refusal shows
+the page again with the message and the form as filled in, and records nothing."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.responses import RedirectResponse, Response
+
+from adapters.web_sessions import WebSession
+from application.errors import ConcurrentEdit
+from domain.provenance import InvalidProvenance, Provenance
+from domain.register_month import InvalidRegisterRead
+from domain.vee.reason_codes import EDIT_REASON_CODES, UnknownReasonCode, check_reason
+from domain.vee.series import RegisterRead
+from interfaces.installation import Installation
+from interfaces.web.channel_pages import channel_id_of, show_channel
+from interfaces.web.errors import PageRefused
+from interfaces.web.forms import FormProblem, parse_moment
+from interfaces.web.operator_roles import operator_for
+from interfaces.web.register_read_form import FIELDS, register_form
+from interfaces.web.rendering import with_security_headers
+
+REFUSALS = (FormProblem, InvalidRegisterRead, UnknownReasonCode, InvalidProvenance, ConcurrentEdit)
+
+register_reader = operator_for("Entering register reads needs the operator role.")
+
+
+def router() -> APIRouter:
+    pages = APIRouter(include_in_schema=False)
+
+    @pages.post("/channels/{channel}/registers")
+    async def record_register_read(
+        request: Request,
+        channel: str,
+        session: Annotated[WebSession, Depends(register_reader)],
+    ) -> Response:
+        form = await request.form()
+        return await run_in_threadpool(_record, request, session, channel, form)
+
+    return pages
+
+
+def _record(request: Request, session: WebSession, channel: str, form: FormData) -> Response:
+    install: Installation = request.app.state.installation
+    channel_id = channel_id_of(channel)
+    if install.read_models.directory.channel(channel_id) is None:
+        raise PageRefused(404, f"no channel {channel!r}")
+    submitted = {name: _text(form, name) for name in FIELDS}
+    start, end = _text(form, "from"), _text(form, "to")
+    try:
+        read = _read(submitted)
+        check_reason(submitted["reason_code"], submitted["reason"])
+        reason = submitted["reason"] or EDIT_REASON_CODES.get(submitted["reason_code"], "")
+        provenance = Provenance(session.username, reason, "ui", submitted["reason_code"])
+        recorded = install.readings.record_register_reads(channel_id, [read], provenance)
+    except REFUSALS as error:
+        refused = register_form(submitted, f"Nothing was recorded: {error}")
+        return show_channel(request, channel, start, end, register=refused, status_code=422)
+    query = urlencode({"from": start, "to": end, "registered": recorded})
+    return with_security_headers(RedirectResponse(f"/channels/{channel_id}?{query}#registers", 303))
+
+
+def _read(submitted: dict[str, str]) -> RegisterRead:
+    read_at = parse_moment("read_at", submitted["read_at"])
+    if read_at is None:
+        raise FormProblem("read_at", "give the time the register was read (UTC)")
+    try:
+        # Operators on European keyboards type a decimal comma.
+        value = Decimal(submitted["value"].replace(",", "."))
+    except InvalidOperation:
+        raise FormProblem("value", f"is not a number: {submitted['value']!r}") from None
+    return RegisterRead(read_at, value, submitted["register"] or "total")
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
