@@ -26,7 +26,7 @@ from domain.provenance import InvalidProvenance, Provenance
 from interfaces.installation import Installation
 from interfaces.web.command_forms import command_parameters
 from interfaces.web.errors import PageRefused
-from interfaces.web.forms import FormProblem
+from interfaces.web.forms import FormProblem, field_text
 from interfaces.web.meter_commands import command_form, show_meter_page
 from interfaces.web.operator_roles import operator_for
 from interfaces.web.rendering import render, with_security_headers
@@ -87,11 +87,11 @@ def router() -> APIRouter:
 
 
 def _request(install: Installation, session: WebSession, serial: str, form: FormData) -> UUID:
-    command_type = _text(form, "command_type")
+    command_type = field_text(form, "command_type")
     parameters = command_parameters(command_type, form)
-    provenance = Provenance(actor=session.username, reason=_text(form, "reason"), source="ui")
+    provenance = Provenance(actor=session.username, reason=field_text(form, "reason"), source="ui")
     return install.head_end.request_command(
-        serial, command_type, parameters, provenance, _text(form, "request_key") or None
+        serial, command_type, parameters, provenance, field_text(form, "request_key") or None
     )
 
 
@@ -109,8 +109,3 @@ def _steps(history: list[Any]) -> list[dict[str, Any]]:
         }
         for event in history
     ]
-
-
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""

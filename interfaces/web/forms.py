@@ -18,6 +18,12 @@ from domain.attributes import Attribute
 FORM_KINDS = ("text", "int", "decimal", "date", "choice")
 
 
+def field_text(form: Any, name: str) -> str:
+    """A submitted field's text, stripped; empty when absent (or a file)."""
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
 class FormProblem(ValueError):
     """A field the page itself could not read (before the domain sees anything)."""
 

@@ -14,7 +14,7 @@ from starlette.datastructures import FormData
 
 from domain.provenance import Provenance
 from domain.vee.reason_codes import EDIT_REASON_CODES, check_reason
-from interfaces.web.forms import FormProblem
+from interfaces.web.forms import FormProblem, field_text
 from interfaces.web.interval_table import parse_start
 
 ACTIONS = ("edit", "accept")
@@ -35,12 +35,12 @@ class EditSubmission:
     def read(cls, form: FormData) -> EditSubmission:
         selected = tuple(str(key) for key in form.getlist("start") if isinstance(key, str))
         return cls(
-            action=_text(form, "action") or "edit",
+            action=field_text(form, "action") or "edit",
             selected=selected,
-            values={key: _text(form, f"value-{key}") for key in selected},
-            value_all=_text(form, "value_all"),
-            reason_code=_text(form, "reason_code"),
-            reason=_text(form, "reason"),
+            values={key: field_text(form, f"value-{key}") for key in selected},
+            value_all=field_text(form, "value_all"),
+            reason_code=field_text(form, "reason_code"),
+            reason=field_text(form, "reason"),
         )
 
     def starts(self) -> list[datetime]:
@@ -87,11 +87,6 @@ def edit_form(submitted: EditSubmission | None = None, problem: str = "") -> dic
         "reason_codes": list(EDIT_REASON_CODES.items()),
         "problem": problem,
     }
-
-
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
 
 
 def _number(text: str) -> float:

@@ -8,11 +8,10 @@ nothing.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter, Request
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
@@ -24,10 +23,10 @@ from domain.vee.reason_codes import UnknownReasonCode
 from interfaces.installation import Installation
 from interfaces.web.channel_pages import channel_id_of, show_channel
 from interfaces.web.errors import PageRefused
-from interfaces.web.forms import FormProblem
+from interfaces.web.forms import FormProblem, field_text
 from interfaces.web.interval_edit_form import ACTIONS, EditSubmission, edit_form
 from interfaces.web.interval_table import parse_start, start_key
-from interfaces.web.operator_roles import operator_for
+from interfaces.web.operator_roles import channel_form_post, operator_for
 from interfaces.web.rendering import render, with_security_headers
 
 # What the domain refuses for a person's edit; each is shown on the page, nothing stored.
@@ -39,14 +38,7 @@ interval_editor = operator_for("Editing interval data needs the operator role.")
 def router() -> APIRouter:
     pages = APIRouter(include_in_schema=False)
 
-    @pages.post("/channels/{channel}/edits")
-    async def edit_intervals(
-        request: Request,
-        channel: str,
-        session: Annotated[WebSession, Depends(interval_editor)],
-    ) -> Response:
-        form = await request.form()
-        return await run_in_threadpool(_record, request, session, channel, form)
+    channel_form_post(pages, "/channels/{channel}/edits", interval_editor, _record)
 
     @pages.get("/channels/{channel}/intervals/{start}/versions")
     def interval_versions(request: Request, channel: str, start: str) -> Response:
@@ -81,7 +73,7 @@ def _record(request: Request, session: WebSession, channel: str, form: FormData)
     install: Installation = request.app.state.installation
     channel_id = channel_id_of(channel)
     submitted = EditSubmission.read(form)
-    start, end = _text(form, "from"), _text(form, "to")
+    start, end = field_text(form, "from"), field_text(form, "to")
     try:
         if submitted.action not in ACTIONS:
             raise FormProblem("action", f"must be one of {', '.join(ACTIONS)}")
@@ -116,8 +108,3 @@ def _refused(
 ) -> Response:
     form = edit_form(submitted, f"Nothing was recorded: {message}")
     return show_channel(request, channel, start, end, form=form, status_code=status_code)
-
-
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""

@@ -5,11 +5,9 @@ the page again with the message and the form as filled in, and records nothing."
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter, Request
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
@@ -22,8 +20,8 @@ from domain.vee.series import RegisterRead
 from interfaces.installation import Installation
 from interfaces.web.channel_pages import channel_id_of, show_channel
 from interfaces.web.errors import PageRefused
-from interfaces.web.forms import FormProblem, parse_moment
-from interfaces.web.operator_roles import operator_for
+from interfaces.web.forms import FormProblem, field_text, parse_moment
+from interfaces.web.operator_roles import channel_form_post, operator_for
 from interfaces.web.register_read_form import FIELDS, register_form
 from interfaces.web.rendering import with_security_headers
 
@@ -35,14 +33,7 @@ register_reader = operator_for("Entering register reads needs the operator role.
 def router() -> APIRouter:
     pages = APIRouter(include_in_schema=False)
 
-    @pages.post("/channels/{channel}/registers")
-    async def record_register_read(
-        request: Request,
-        channel: str,
-        session: Annotated[WebSession, Depends(register_reader)],
-    ) -> Response:
-        form = await request.form()
-        return await run_in_threadpool(_record, request, session, channel, form)
+    channel_form_post(pages, "/channels/{channel}/registers", register_reader, _record)
 
     return pages
 
@@ -52,8 +43,8 @@ def _record(request: Request, session: WebSession, channel: str, form: FormData)
     channel_id = channel_id_of(channel)
     if install.read_models.directory.channel(channel_id) is None:
         raise PageRefused(404, f"no channel {channel!r}")
-    submitted = {name: _text(form, name) for name in FIELDS}
-    start, end = _text(form, "from"), _text(form, "to")
+    submitted = {name: field_text(form, name) for name in FIELDS}
+    start, end = field_text(form, "from"), field_text(form, "to")
     try:
         read = _read(submitted)
         check_reason(submitted["reason_code"], submitted["reason"])
@@ -77,8 +68,3 @@ def _read(submitted: dict[str, str]) -> RegisterRead:
     except InvalidOperation:
         raise FormProblem("value", f"is not a number: {submitted['value']!r}") from None
     return RegisterRead(read_at, value, submitted["register"] or "total")
-
-
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
