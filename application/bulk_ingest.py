@@ -39,6 +39,7 @@ from eventsourcing.persistence import IntegrityError
 
 from application.block_validation import BlockEstimate, BlockValidation
 from application.readings import BlockOutcome, Readings
+from application.register_reads import with_stored
 from application.registry import Registry
 from application.vee_workflow import (
     ESTIMATOR,
@@ -60,6 +61,7 @@ from domain.vee.series import (
     Finding,
     IntervalSeries,
     PowerOutage,
+    RegisterRead,
     ValidationContext,
     ValidationRule,
 )
@@ -198,11 +200,16 @@ class BulkIngest:
         looked_up = time.perf_counter()
         windows = self._history_windows(plans)
         periods = self._period_windows(plans)
+        registers = self.readings.stored_register_reads(
+            {plan.channel_id for plan in plans},
+            min(plan.start for plan in plans),
+            max(plan.end for plan in plans),
+        )
         self.timings.lookup += looked_up - started
         self.timings.history += time.perf_counter() - looked_up
         outcomes: list[DeliveryOutcome | None] = [None] * len(deliveries)
         for chunk in self._chunks(plans, days):
-            for plan, outcome in self._ingest_chunk(chunk, windows, periods, provenance):
+            for plan, outcome in self._ingest_chunk(chunk, windows, periods, registers, provenance):
                 outcomes[plan.index] = outcome
         return [outcome for outcome in outcomes if outcome is not None]
 
@@ -277,13 +284,14 @@ class BulkIngest:
         chunk: _Chunk,
         windows: Mapping[tuple[UUID, int], IntervalSeries],
         periods: Mapping[str, list[tuple[str, datetime, datetime]]],
+        registers: Mapping[UUID, list[RegisterRead]],
         provenance: Provenance,
     ) -> list[tuple[_Planned, DeliveryOutcome]]:
         started = time.perf_counter()
         results = []
         for plan in sorted(chunk.plans, key=lambda p: p.index):
             window = windows[(plan.channel_id, plan.interval)]
-            context = self._context(plan, chunk, window, periods)
+            context = self._context(plan, chunk, window, periods, registers)
             judgement = judge(context, plan.rules, self.methods)
             stored = self._stage(chunk, plan, judgement, provenance)
             results.append((plan, judgement.outcome(stored)))
@@ -353,6 +361,7 @@ class BulkIngest:
         chunk: _Chunk,
         window: IntervalSeries,
         periods: Mapping[str, list[tuple[str, datetime, datetime]]],
+        registers: Mapping[UUID, list[RegisterRead]],
     ) -> ValidationContext:
         start, end = plan.start, plan.end
         history_start = start - timedelta(days=self.history_days)
@@ -377,7 +386,9 @@ class BulkIngest:
                 start, plan.interval, plan.values, plan.statuses, incoming_qualities
             ),
             history=history,
-            registers=delivery.registers,
+            registers=with_stored(
+                delivery.registers, registers.get(plan.channel_id, ()), start, end
+            ),
             outages=delivery.outages + credited,
             disconnections=delivery.disconnections,
             clock_deviation_seconds=delivery.clock_deviation_seconds,

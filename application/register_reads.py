@@ -4,7 +4,7 @@ period as currently known or as known at any past time."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -15,6 +15,9 @@ from application.errors import ConcurrentEdit
 from domain.provenance import Provenance
 from domain.register_month import RegisterMonth, month_of
 from domain.vee.series import RegisterRead
+
+# A read at a period's end counts: [start, end] is read as [start, end + 1 s).
+_JUST_AFTER = timedelta(seconds=1)
 
 
 class RegisterReads:
@@ -67,6 +70,24 @@ class RegisterReads:
         rows = [row for stream in found.values() for row in stream.rows(start, end)]
         return sorted(rows, key=lambda row: (row["read_at"], row["register"]))
 
+    def stored_register_reads(
+        self, channel_ids: Iterable[UUID], start: datetime, end: datetime
+    ) -> dict[UUID, list[RegisterRead]]:
+        """The ``total`` reads of many channels in [start, end], as VEE takes them (the
+        end included: a delivery's last read is at its end); one query."""
+        wanted = {
+            RegisterMonth.id_for(channel_id, "total", month): channel_id
+            for channel_id in channel_ids
+            for month in _months(start, end)
+        }
+        found = self.get_many_as_of(list(wanted), None)  # type: ignore[attr-defined]
+        reads: dict[UUID, list[RegisterRead]] = {}
+        for stream_id, stream in found.items():
+            for row in stream.rows(start, end + _JUST_AFTER):
+                read = RegisterRead(row["read_at"], row["value"], row["register"])
+                reads.setdefault(wanted[stream_id], []).append(read)
+        return reads
+
     def _register_month(self, channel_id: UUID, register: str, month: str) -> RegisterMonth:
         try:
             stream: RegisterMonth = self.repository.get(  # type: ignore[attr-defined]
@@ -75,6 +96,21 @@ class RegisterReads:
         except AggregateNotFoundError:
             return RegisterMonth.open(channel_id, register, month)
         return stream
+
+
+def with_stored(
+    delivered: Iterable[RegisterRead],
+    stored: Iterable[RegisterRead],
+    start: datetime,
+    end: datetime,
+) -> tuple[RegisterRead, ...]:
+    """A delivery's register reads and the stored ones in [start, end], in time order; a
+    read the delivery carries wins over a stored one of the same register and time."""
+    merged = {
+        (read.register, read.read_at): read for read in stored if start <= read.read_at <= end
+    }
+    merged.update({(read.register, read.read_at): read for read in delivered})
+    return tuple(sorted(merged.values(), key=lambda read: (read.read_at, read.register)))
 
 
 def _months(start: datetime, end: datetime) -> list[str]:

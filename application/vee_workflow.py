@@ -20,6 +20,7 @@ from eventsourcing.application import AggregateNotFoundError
 
 from application.block_validation import BlockEstimate, BlockValidation
 from application.readings import BlockOutcome, Readings
+from application.register_reads import with_stored
 from application.registry import Registry
 from domain.channel import Channel
 from domain.provenance import Provenance
@@ -110,7 +111,14 @@ class VeeWorkflow:
         context = ValidationContext(
             series=incoming,
             history=self.readings.series(channel_id, interval, history_start, start),
-            registers=delivery.registers,
+            # With the register reads recorded before (a field read, the midnights of
+            # an earlier read), so the sum check sees them whichever way data came.
+            registers=with_stored(
+                delivery.registers,
+                self.readings.stored_register_reads([channel_id], start, end).get(channel_id, ()),
+                start,
+                end,
+            ),
             outages=delivery.outages + self._credited_outages(settings, start, end),
             disconnections=delivery.disconnections,
             clock_deviation_seconds=delivery.clock_deviation_seconds,
@@ -125,7 +133,7 @@ class VeeWorkflow:
         ).astype(np.uint8)
         qualities[sorted(failing)] = ReadingQuality.FAILED
         # Only intervals a rule points at (and missing ones) are estimated; a finding about
-        # the whole block (a failed sum check, say) leaves its values for a person.
+        # the whole block (a clock drift, say) leaves its values for a person.
         to_estimate = qualities.copy()
         to_estimate[sorted(failing - _pointed_at(findings))] = ReadingQuality.VALIDATED
         judged = dataclasses.replace(

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -35,6 +36,7 @@ from domain.channel import Channel
 from domain.channel_day import ChannelDay
 from domain.provenance import Provenance
 from domain.vee.rule_set import DEFAULT_RULE_SET
+from domain.vee.series import RegisterRead
 from projections.external_periods import ExternalPeriodProjection, ExternalPeriodView
 from projections.interval_view import IntervalProjection, IntervalView
 from projections.runner import PollingProjectionRunner
@@ -144,6 +146,15 @@ def prepare(side: Side) -> None:
     workflow = VeeWorkflow(side.registry, side.readings, external_periods=side.periods)
     for earlier in earlier_days():
         workflow.process(earlier, DEVICE)
+    # A field read around the batch's last day of SP-3, 5 kWh beyond what its intervals add
+    # up to: the stored registers reach both paths' sum check.
+    last = DAY + timedelta(days=3)
+    advance = Decimal(str(round(float(household(last).sum()), 6))) + 5
+    reads = [
+        RegisterRead(start_of(last), Decimal(1000)),
+        RegisterRead(start_of(last + timedelta(1)), 1000 + advance),
+    ]
+    side.readings.record_register_reads(Channel.id_for("SP-3:A+"), reads, PERSON)
 
 
 def edit(side: Side) -> None:
@@ -225,7 +236,8 @@ def test_the_batch_exercises_what_it_claims(one_by_one: Side) -> None:
     """Guards the comparison above against a batch that tests nothing."""
     outcomes: list[DeliveryOutcome] = one_by_one.outcomes  # type: ignore[attr-defined]
     rules = {f["rule"] for o in outcomes for f in o.findings}
-    assert {"gap", "spike", "duplicate_delivery"} <= rules
+    assert {"gap", "spike", "duplicate_delivery", "sum_check"} <= rules
+    assert [f["rule"] for f in outcomes[7].findings] == ["sum_check"]  # the stored registers
     assert outcomes[4].stored.intervals == 0  # the repeat
     assert outcomes[2].stored.recorded_days == 3  # over two midnights
     assert outcomes[3].estimated == 24  # like days, one of them from this batch
