@@ -61,13 +61,8 @@ class RegisterReads:
     ) -> list[dict[str, Any]]:
         """The reads of ``registers`` in [start, end), in time order (then register), as
         known at ``as_of`` (now when None), each with who recorded it, when and why."""
-        ids = [
-            RegisterMonth.id_for(channel_id, register, month)
-            for register in registers
-            for month in _months(start, end)
-        ]
-        found = self.get_many_as_of(ids, as_of)  # type: ignore[attr-defined]
-        rows = [row for stream in found.values() for row in stream.rows(start, end)]
+        streams = self._streams([channel_id], registers, start, end, as_of)
+        rows = [row for _, stream in streams for row in stream.rows(start, end)]
         return sorted(rows, key=lambda row: (row["read_at"], row["register"]))
 
     def stored_register_reads(
@@ -75,18 +70,31 @@ class RegisterReads:
     ) -> dict[UUID, list[RegisterRead]]:
         """The ``total`` reads of many channels in [start, end], as VEE takes them (the
         end included: a delivery's last read is at its end); one query."""
-        wanted = {
-            RegisterMonth.id_for(channel_id, "total", month): channel_id
-            for channel_id in channel_ids
-            for month in _months(start, end)
-        }
-        found = self.get_many_as_of(list(wanted), None)  # type: ignore[attr-defined]
         reads: dict[UUID, list[RegisterRead]] = {}
-        for stream_id, stream in found.items():
+        for channel_id, stream in self._streams(channel_ids, ("total",), start, end, None):
             for row in stream.rows(start, end + _JUST_AFTER):
                 read = RegisterRead(row["read_at"], row["value"], row["register"])
-                reads.setdefault(wanted[stream_id], []).append(read)
+                reads.setdefault(channel_id, []).append(read)
         return reads
+
+    def _streams(
+        self,
+        channel_ids: Iterable[UUID],
+        registers: Iterable[str],
+        start: datetime,
+        end: datetime,
+        as_of: datetime | None,
+    ) -> list[tuple[UUID, RegisterMonth]]:
+        """The month streams of the channels' registers over [start, end], as known at
+        ``as_of``, read together (``get_many_as_of``); each with its channel."""
+        wanted = {
+            RegisterMonth.id_for(channel_id, register, month): channel_id
+            for channel_id in channel_ids
+            for register in registers
+            for month in _months(start, end)
+        }
+        found = self.get_many_as_of(list(wanted), as_of)  # type: ignore[attr-defined]
+        return [(wanted[stream_id], stream) for stream_id, stream in found.items()]
 
     def _register_month(self, channel_id: UUID, register: str, month: str) -> RegisterMonth:
         try:

@@ -36,10 +36,7 @@ from domain.channel_day import ChannelDay, day_start
 from domain.reading_quality import ReadingQuality
 from domain.vee.estimation.known import known_mask
 from domain.vee.estimation.plan import estimate_gaps, find_gaps
-from domain.vee.series import Estimate, IntervalSeries, RegisterRead, ValidationContext
-
-# Register reads at the end of a period count: [start, end] is read as [start, end + 1 s).
-_JUST_AFTER = timedelta(seconds=1)
+from domain.vee.series import Estimate, IntervalSeries, ValidationContext
 
 QUALITIES = [quality.name.lower() for quality in ReadingQuality]
 
@@ -122,8 +119,7 @@ class PeriodReview:
             # The register reads recorded with earlier reads (the midnights of the
             # meter's daily billing profile), the period's ends included.
             registers=tuple(
-                RegisterRead(row["read_at"], row["value"], row["register"])
-                for row in self.readings.register_reads(channel_id, start, end + _JUST_AFTER)
+                self.readings.stored_register_reads([channel_id], start, end).get(channel_id, ())
             ),
             outages=self.workflow._credited_outages(settings, start, end),
             unit=str(settings.get("unit") or "kWh"),
