@@ -13,7 +13,15 @@ from adapters.archive.daily import (
     ArchiveRefused,
     DailyArchive,
     archive_directory,
+    kinds_of,
 )
 from adapters.archive.sources import KINDS
 
-__all__ = ["KINDS", "ArchiveRefused", "ArchivedDay", "DailyArchive", "archive_directory"]
+__all__ = [
+    "KINDS",
+    "ArchiveRefused",
+    "ArchivedDay",
+    "DailyArchive",
+    "archive_directory",
+    "kinds_of",
+]

@@ -85,6 +85,16 @@ class DailyArchive:
         start = first_whole if oldest is None else max(first_whole, oldest)
         return [start + dt.timedelta(days=n) for n in range((last - start).days + 1)]
 
+    def archive(
+        self, what: str = "all", day: dt.date | None = None, now: dt.datetime | None = None
+    ) -> list[ArchivedDay]:
+        """``what`` (a kind, or all) for ``day``, or without it every day due: what the
+        ``archive`` task and ``hes archive run`` do."""
+        kinds = kinds_of(what)
+        if day is None:
+            return self.run(kinds, now)
+        return [self.archive_day(kind, day, now) for kind in kinds]
+
     def run(
         self, kinds: tuple[str, ...] = KINDS, now: dt.datetime | None = None
     ) -> list[ArchivedDay]:
@@ -181,12 +191,18 @@ class DailyArchive:
                 yield _archived_row(row)
 
 
+def kinds_of(what: str) -> tuple[str, ...]:
+    """The kinds ``what`` names: all of them, or the one (refused when unknown)."""
+    return KINDS if what == "all" else (_source(what).kind,)
+
+
 def _source(kind: str) -> ArchiveSource:
     try:
         return SOURCES[kind]
     except KeyError:
+        known = ", ".join(KINDS)
         raise ArchiveRefused(
-            f"nothing called {kind!r} is archived; known: {', '.join(KINDS)}"
+            f"nothing called {kind!r} is archived; known: {known} (what must be all or one of them)"
         ) from None
 
 
@@ -220,7 +236,7 @@ def _write_atomically(
 ) -> tuple[int, str | None, str | None]:
     """Writes the rows to ``path`` under a temporary name first; returns how many rows,
     and the first and last row's ``time_key``."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}")
+    temporary = _beside(path)
     count, first, last = 0, None, None
     try:
         with (
@@ -241,8 +257,14 @@ def _write_atomically(
     return count, first, last
 
 
+def _beside(path: Path) -> Path:
+    """A temporary name next to ``path``, this process's and this call's own, so that two
+    workers writing the same day never share one."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}")
+
+
 def _replace_with(path: Path, content: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}")
+    temporary = _beside(path)
     with open(temporary, "wb") as file:
         file.write(content)
         file.flush()

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
-from adapters.archive import KINDS, ArchiveRefused, DailyArchive
+from adapters.archive import ArchiveRefused, DailyArchive
 from application.head_end import (
     CommandNotAnswered,
     CommandRefused,
@@ -117,14 +117,11 @@ class ArchiveDays:
         self.archive = archive
 
     def __call__(self, run: TaskRun) -> dict[str, Any]:
-        what = run.parameters.get("what", "all")
-        kinds = KINDS if what == "all" else (what,)
+        day = run.parameters.get("day")
         try:
-            if "day" in run.parameters:
-                day = date.fromisoformat(run.parameters["day"])
-                days = [self.archive.archive_day(kind, day) for kind in kinds]
-            else:
-                days = self.archive.run(kinds)
+            days = self.archive.archive(
+                run.parameters.get("what", "all"), date.fromisoformat(day) if day else None
+            )
         except ArchiveRefused as refused:
             raise PermanentTaskError(str(refused)) from None
         return {

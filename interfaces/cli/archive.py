@@ -29,14 +29,13 @@ def _archive(data_dir: DataDir, database_url: DatabaseUrl):  # type: ignore[no-u
 
 
 def _kinds(what: str) -> tuple[str, ...]:
-    from adapters.archive import KINDS
+    from adapters.archive import ArchiveRefused, kinds_of
 
-    if what == "all":
-        return KINDS
-    if what not in KINDS:
-        typer.echo(f"error: --what must be all or one of {', '.join(KINDS)}", err=True)
-        raise typer.Exit(2)
-    return (what,)
+    try:
+        return kinds_of(what)
+    except ArchiveRefused as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
 
 
 @archive_app.command("run")
@@ -51,13 +50,9 @@ def run(
     """Archive every finished day not archived yet (or one day), a file per kind and day."""
     from adapters.archive import ArchiveRefused
 
-    kinds = _kinds(what)
     archive = _archive(data_dir, database_url)
     try:
-        if day is None:
-            days = archive.run(kinds)
-        else:
-            days = [archive.archive_day(kind, date.fromisoformat(day)) for kind in kinds]
+        days = archive.archive(what, date.fromisoformat(day) if day else None)
     except (ArchiveRefused, ValueError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
