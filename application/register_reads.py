@@ -5,16 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from application.errors import ConcurrentEdit
+from application.errors import ConcurrentEdit, UnknownAggregate
 from domain.provenance import Provenance
 from domain.register_month import RegisterMonth, month_of
+from domain.vee.reason_codes import check_reason
 from domain.vee.series import RegisterRead
+
+if TYPE_CHECKING:
+    from application.registry import Registry
 
 # A read at a period's end counts: [start, end] is read as [start, end + 1 s).
 _JUST_AFTER = timedelta(seconds=1)
@@ -104,6 +108,25 @@ class RegisterReads:
         except AggregateNotFoundError:
             return RegisterMonth.open(channel_id, register, month)
         return stream
+
+
+def record_brought_reads(
+    registry: Registry,
+    readings: RegisterReads,
+    channel_id: UUID,
+    channel: str,
+    reads: Iterable[RegisterRead],
+    provenance: Provenance,
+) -> int:
+    """Reads a person or billing brings (a field visit, a photo of the display, billing's
+    reads): only for a registered channel (``channel`` names it in a refusal), and with a
+    standard reason code or words, as people's edits of intervals."""
+    check_reason(provenance.reason_code, provenance.reason)
+    try:
+        registry.get_as_of(channel_id, None)
+    except AggregateNotFoundError:
+        raise UnknownAggregate("channel", channel) from None
+    return readings.record_register_reads(channel_id, reads, provenance)
 
 
 def with_stored(

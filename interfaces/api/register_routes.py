@@ -6,15 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from eventsourcing.application import AggregateNotFoundError
 from fastapi import APIRouter, Query
 
-from application.errors import UnknownAggregate
-from domain.vee.reason_codes import check_reason
+from application.register_reads import record_brought_reads
 from domain.vee.series import RegisterRead
 from interfaces.api.models import RegisterReadsIn
-from interfaces.api.reading_routes import channel_id_of, checked_span
-from interfaces.api.registry_routes import AsOf, Install, Reader, Writer, api_provenance, aware
+from interfaces.api.reading_routes import aware_required, channel_id_of, checked_span
+from interfaces.api.registry_routes import AsOf, Install, Reader, Writer, api_provenance
 
 
 def register_router() -> APIRouter:
@@ -55,18 +53,14 @@ def register_router() -> APIRouter:
         """Records reads; a read equal to one known is not recorded again, a different
         value for a known time is a correction (the earlier one stays as of its time)."""
         channel_id = channel_id_of(channel)
-        try:
-            install.registry.repository.get(channel_id)
-        except AggregateNotFoundError:
-            raise UnknownAggregate("channel", channel) from None
-        reads = []
-        for item in body.reads:
-            read_at = aware(item.read_at)
-            assert read_at is not None
-            reads.append(RegisterRead(read_at, item.value, item.register_name))
-        check_reason(body.reason_code, body.reason)  # the codes of edits: a read is data too
+        reads = [
+            RegisterRead(aware_required(item.read_at), item.value, item.register_name)
+            for item in body.reads
+        ]
         provenance = api_provenance(who, body.reason, body.reason_code)
-        recorded = install.readings.record_register_reads(channel_id, reads, provenance)
+        recorded = record_brought_reads(
+            install.registry, install.readings, channel_id, channel, reads, provenance
+        )
         return {"channel_id": str(channel_id), "recorded": recorded, "received": len(reads)}
 
     return router

@@ -24,6 +24,13 @@ def field_text(form: Any, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def decimal_text(text: str) -> str:
+    """A typed number as Python reads it: operators on European keyboards type a decimal
+    comma (one comma and no point is taken as the decimal separator)."""
+    text = text.strip()
+    return text.replace(",", ".") if text.count(",") == 1 and "." not in text else text
+
+
 class FormProblem(ValueError):
     """A field the page itself could not read (before the domain sees anything)."""
 

@@ -14,7 +14,7 @@ from starlette.datastructures import FormData
 
 from domain.provenance import Provenance
 from domain.vee.reason_codes import EDIT_REASON_CODES, check_reason
-from interfaces.web.forms import FormProblem, field_text
+from interfaces.web.forms import FormProblem, decimal_text, field_text
 from interfaces.web.interval_table import parse_start
 
 ACTIONS = ("edit", "accept")
@@ -61,13 +61,7 @@ class EditSubmission:
         return chosen
 
     def provenance(self, actor: str) -> Provenance:
-        # The domain's rule first: it names a missing or unknown reason code in the
-        # operator's terms, before the general "a reason is required".
-        check_reason(self.reason_code, self.reason)
-        # A standard code without a note is recorded with the code's own description,
-        # so every event still says why in words.
-        reason = self.reason.strip() or EDIT_REASON_CODES.get(self.reason_code, "")
-        return Provenance(actor=actor, reason=reason, reason_code=self.reason_code, source="ui")
+        return reasoned_provenance(actor, self.reason_code, self.reason)
 
     def shown(self) -> dict[str, Any]:
         return {
@@ -89,10 +83,19 @@ def edit_form(submitted: EditSubmission | None = None, problem: str = "") -> dic
     }
 
 
+def reasoned_provenance(actor: str, reason_code: str, reason: str) -> Provenance:
+    """A person's change from a page, with a standard reason code or words."""
+    # The domain's rule first: it names a missing or unknown reason code in the
+    # operator's terms, before the general "a reason is required".
+    check_reason(reason_code, reason)
+    # A standard code without a note is recorded with the code's own description,
+    # so every event still says why in words.
+    words = reason.strip() or EDIT_REASON_CODES.get(reason_code, "")
+    return Provenance(actor=actor, reason=words, reason_code=reason_code, source="ui")
+
+
 def _number(text: str) -> float:
-    # Operators on European keyboards type a decimal comma.
-    cleaned = text.strip().replace(",", ".") if text.count(",") == 1 and "." not in text else text
     try:
-        return float(cleaned)
+        return float(decimal_text(text))
     except ValueError:
         raise FormProblem("value", f"is not a number: {text!r}") from None

@@ -12,15 +12,17 @@ from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from adapters.web_sessions import WebSession
-from application.errors import ConcurrentEdit
-from domain.provenance import InvalidProvenance, Provenance
+from application.errors import ConcurrentEdit, UnknownAggregate
+from application.register_reads import record_brought_reads
+from domain.provenance import InvalidProvenance
 from domain.register_month import InvalidRegisterRead
-from domain.vee.reason_codes import EDIT_REASON_CODES, UnknownReasonCode, check_reason
+from domain.vee.reason_codes import UnknownReasonCode
 from domain.vee.series import RegisterRead
 from interfaces.installation import Installation
 from interfaces.web.channel_pages import channel_id_of, show_channel
 from interfaces.web.errors import PageRefused
-from interfaces.web.forms import FormProblem, field_text, parse_moment
+from interfaces.web.forms import FormProblem, decimal_text, field_text, parse_moment
+from interfaces.web.interval_edit_form import reasoned_provenance
 from interfaces.web.operator_roles import channel_form_post, operator_for
 from interfaces.web.register_read_form import FIELDS, register_form
 from interfaces.web.rendering import with_security_headers
@@ -41,16 +43,18 @@ def router() -> APIRouter:
 def _record(request: Request, session: WebSession, channel: str, form: FormData) -> Response:
     install: Installation = request.app.state.installation
     channel_id = channel_id_of(channel)
-    if install.read_models.directory.channel(channel_id) is None:
-        raise PageRefused(404, f"no channel {channel!r}")
     submitted = {name: field_text(form, name) for name in FIELDS}
     start, end = field_text(form, "from"), field_text(form, "to")
     try:
         read = _read(submitted)
-        check_reason(submitted["reason_code"], submitted["reason"])
-        reason = submitted["reason"] or EDIT_REASON_CODES.get(submitted["reason_code"], "")
-        provenance = Provenance(session.username, reason, "ui", submitted["reason_code"])
-        recorded = install.readings.record_register_reads(channel_id, [read], provenance)
+        provenance = reasoned_provenance(
+            session.username, submitted["reason_code"], submitted["reason"]
+        )
+        recorded = record_brought_reads(
+            install.registry, install.readings, channel_id, channel, [read], provenance
+        )
+    except UnknownAggregate:
+        raise PageRefused(404, f"no channel {channel!r}") from None
     except REFUSALS as error:
         refused = register_form(submitted, f"Nothing was recorded: {error}")
         return show_channel(request, channel, start, end, register=refused, status_code=422)
@@ -63,8 +67,7 @@ def _read(submitted: dict[str, str]) -> RegisterRead:
     if read_at is None:
         raise FormProblem("read_at", "give the time the register was read (UTC)")
     try:
-        # Operators on European keyboards type a decimal comma.
-        value = Decimal(submitted["value"].replace(",", "."))
+        value = Decimal(decimal_text(submitted["value"]))
     except InvalidOperation:
         raise FormProblem("value", f"is not a number: {submitted['value']!r}") from None
     return RegisterRead(read_at, value, submitted["register"] or "total")

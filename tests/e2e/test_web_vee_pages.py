@@ -375,6 +375,13 @@ def test_an_operator_enters_a_field_read_and_a_refused_one_records_nothing(
     assert done.status_code == 303 and done.headers["location"].endswith("registered=1#registers")
     assert again.headers["location"].endswith("registered=0#registers")
     assert forbidden.status_code == 403 and "needs the operator role" in forbidden.text
+    csrf = hidden(client.get(PAGE), "csrf_token")
+    unknown = client.post(
+        "/channels/SP-9:none/registers",
+        data={"csrf_token": csrf, "read_at": at_midnight, "value": "1", "reason_code": "OTHER",
+              "reason": "test"},
+    )  # fmt: skip
+    assert unknown.status_code == 404
     [read] = installation.readings.register_reads(CHANNEL_ID, MIDNIGHT, MIDNIGHT + timedelta(1))
     assert (str(read["value"]), read["actor"], read["source"], read["reason_code"]) == (
         "812.5", "olga", "ui", "FIELD_READ",
