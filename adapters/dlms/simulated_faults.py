@@ -128,10 +128,8 @@ class FaultScript:
             self.add(fault)
 
     def add(self, fault: Fault) -> None:
-        if not isinstance(fault, PowerFailure | VoltageDisturbance | Tamper | ProfileEntriesLost):
-            raise TypeError(
-                "a fault is a PowerFailure, a VoltageDisturbance, a Tamper or ProfileEntriesLost"
-            )
+        if not isinstance(fault, Fault):
+            raise TypeError(f"a fault is one of {', '.join(t.__name__ for t in Fault.__args__)}")
         with self._lock:
             self._faults.append(fault)
 
