@@ -315,7 +315,6 @@ def test_the_events_that_disconnect_and_reconnect_are_set_on_the_limiter(
             "set_disconnect_triggers",
             {"limiter": "current", "over_threshold": "disconnect", "under_threshold": "none"},
         )
-        wrong = installation.head_end.request_command
         meter = fleet.meter(config.serial)
         ran = asyncio.run(run_script(fleet.ports[config.serial], obis.DISCONNECT_SCRIPT))
 
@@ -341,7 +340,9 @@ def test_the_events_that_disconnect_and_reconnect_are_set_on_the_limiter(
     )  # fmt: skip
     assert ran is False  # the disconnect script opened the relay
     with pytest.raises(InvalidCommandParameters, match="over_threshold: must be one of"):
-        wrong(config.serial, "set_disconnect_triggers", {"over_threshold": "shed"}, OPERATOR)
+        installation.head_end.request_command(
+            config.serial, "set_disconnect_triggers", {"over_threshold": "shed"}, OPERATOR
+        )
 
 
 async def run_script(port: int, selector: int) -> bool:

@@ -95,7 +95,7 @@ def test_the_housekeeping_chain_archives_then_purges(installation: Installation)
     assert {name: task.state for name, task in tasks.items()} == dict.fromkeys(CHAIN, "succeeded")
     written = tasks["archive"].result["written"]
     assert [(w["kind"], w["day"], w["rows"]) for w in written if w["rows"]] == [
-        ("raw_frames", (kept_day - dt.timedelta(hours=0)).date().isoformat(), 1)
+        ("raw_frames", kept_day.date().isoformat(), 1)
     ]
     assert tasks["purge_raw_frames"].result == {"purged": 1}  # the 5-day-old frame
     directory = archive_directory(installation.store.data_dir)
