@@ -19,11 +19,11 @@ from application.base import HesApplication
 from application.block_validation import BlockValidation
 from application.errors import ConcurrentEdit
 from application.interval_revisions import IntervalRevisions
-from application.register_reads import RegisterReads
+from application.register_reads import RegisterReads, total_streams, vee_reads
 from domain.channel_day import BlockOutOfDay, ChannelDay, day_start
 from domain.provenance import Provenance
 from domain.register_month import RegisterMonth
-from domain.vee.series import IntervalSeries
+from domain.vee.series import IntervalSeries, RegisterRead
 
 
 @dataclass(frozen=True)
@@ -152,13 +152,30 @@ class Readings(IntervalRevisions, RegisterReads, HesApplication):
     ) -> list[ChannelDay]:
         """The channel's days overlapping [start, end) as known at ``as_of``, in time
         order, read together (``get_many_as_of``: days are short streams)."""
-        days: list[UUID] = []
-        day = start.astimezone(UTC).date()
-        while day_start(day) < end:
-            days.append(ChannelDay.id_for(channel_id, day))
-            day += timedelta(days=1)
+        days = _day_ids(channel_id, start, end)
         found = self.get_many_as_of(days, as_of)
         return [found[day_id] for day_id in days if day_id in found]
+
+    def delivery_context(
+        self,
+        channel_id: UUID,
+        interval_minutes: int,
+        history_start: datetime,
+        start: datetime,
+        end: datetime,
+    ) -> tuple[IntervalSeries, IntervalSeries, list[RegisterRead]]:
+        """What validating a delivery of [start, end) reads, in one query: the history
+        [history_start, start) as known now, the values delivered before in [start, end),
+        and the stored ``total`` register reads in [start, end]."""
+        days = _day_ids(channel_id, history_start, end)
+        streams = total_streams([channel_id], start, end)
+        found = self.get_many_as_of(days + list(streams), None)
+        known = [found[day_id] for day_id in days if day_id in found]
+        return (
+            _series_of(known, interval_minutes, history_start, start, raw=False),
+            _series_of(known, interval_minutes, start, end, raw=True),
+            vee_reads(streams, found, start, end).get(channel_id, []),
+        )
 
     def series(
         self,
@@ -173,21 +190,8 @@ class Readings(IntervalRevisions, RegisterReads, HesApplication):
 
         ``raw``: the values as last delivered instead of as currently known.
         """
-        step = timedelta(minutes=interval_minutes)
-        count = (end - start) // step
-        values = np.full(count, np.nan)
-        statuses = np.zeros(count, dtype=np.uint8)
-        qualities = np.zeros(count, dtype=np.uint8)
-        for channel_day in self.days_as_of(channel_id, start, end):
-            offset = (day_start(date.fromisoformat(channel_day.day)) - start) // step
-            first, last = max(0, -offset), min(len(channel_day.values), count - offset)
-            if first < last:
-                target = slice(offset + first, offset + last)
-                source = channel_day.raw if raw else channel_day.values
-                values[target] = source[first:last]
-                statuses[target] = channel_day.statuses[first:last]
-                qualities[target] = channel_day.qualities[first:last]
-        return IntervalSeries(start, interval_minutes, values, statuses, qualities)
+        days = self.days_as_of(channel_id, start, end)
+        return _series_of(days, interval_minutes, start, end, raw=raw)
 
     def day_versions(self, channel_id: UUID, day: date) -> list[Any]:
         return self.history_of(ChannelDay.id_for(channel_id, day))
@@ -203,3 +207,34 @@ class Readings(IntervalRevisions, RegisterReads, HesApplication):
                 f"not {interval_minutes}"
             )
         return channel_day
+
+
+def _day_ids(channel_id: UUID, start: datetime, end: datetime) -> list[UUID]:
+    """The ids of the channel's UTC days overlapping [start, end), in time order."""
+    days: list[UUID] = []
+    day = start.astimezone(UTC).date()
+    while day_start(day) < end:
+        days.append(ChannelDay.id_for(channel_id, day))
+        day += timedelta(days=1)
+    return days
+
+
+def _series_of(
+    days: list[ChannelDay], interval_minutes: int, start: datetime, end: datetime, *, raw: bool
+) -> IntervalSeries:
+    """The slots of [start, end) from ``days`` (NaN/MISSING where they hold nothing)."""
+    step = timedelta(minutes=interval_minutes)
+    count = (end - start) // step
+    values = np.full(count, np.nan)
+    statuses = np.zeros(count, dtype=np.uint8)
+    qualities = np.zeros(count, dtype=np.uint8)
+    for channel_day in days:
+        offset = (day_start(date.fromisoformat(channel_day.day)) - start) // step
+        first, last = max(0, -offset), min(len(channel_day.values), count - offset)
+        if first < last:
+            target = slice(offset + first, offset + last)
+            source = channel_day.raw if raw else channel_day.values
+            values[target] = source[first:last]
+            statuses[target] = channel_day.statuses[first:last]
+            qualities[target] = channel_day.qualities[first:last]
+    return IntervalSeries(start, interval_minutes, values, statuses, qualities)

@@ -74,12 +74,9 @@ class RegisterReads:
     ) -> dict[UUID, list[RegisterRead]]:
         """The ``total`` reads of many channels in [start, end], as VEE takes them (the
         end included: a delivery's last read is at its end); one query."""
-        reads: dict[UUID, list[RegisterRead]] = {}
-        for channel_id, stream in self._streams(channel_ids, ("total",), start, end, None):
-            for row in stream.rows(start, end + _JUST_AFTER):
-                read = RegisterRead(row["read_at"], row["value"], row["register"])
-                reads.setdefault(channel_id, []).append(read)
-        return reads
+        wanted = total_streams(channel_ids, start, end)
+        found = self.get_many_as_of(list(wanted), None)  # type: ignore[attr-defined]
+        return vee_reads(wanted, found, start, end)
 
     def _streams(
         self,
@@ -108,6 +105,29 @@ class RegisterReads:
         except AggregateNotFoundError:
             return RegisterMonth.open(channel_id, register, month)
         return stream
+
+
+def total_streams(channel_ids: Iterable[UUID], start: datetime, end: datetime) -> dict[UUID, UUID]:
+    """The ids of the ``total`` register's month streams over [start, end], each with its
+    channel: what VEE reads besides a delivery (see ``vee_reads``)."""
+    return {
+        RegisterMonth.id_for(channel_id, "total", month): channel_id
+        for channel_id in channel_ids
+        for month in _months(start, end)
+    }
+
+
+def vee_reads(
+    wanted: dict[UUID, UUID], found: dict[UUID, Any], start: datetime, end: datetime
+) -> dict[UUID, list[RegisterRead]]:
+    """Per channel, the reads in [start, end] of those ``wanted`` streams ``found``."""
+    reads: dict[UUID, list[RegisterRead]] = {}
+    for stream_id, channel_id in wanted.items():
+        stream = found.get(stream_id)
+        for row in stream.rows(start, end + _JUST_AFTER) if stream is not None else ():
+            read = RegisterRead(row["read_at"], row["value"], row["register"])
+            reads.setdefault(channel_id, []).append(read)
+    return reads
 
 
 def record_brought_reads(

@@ -108,21 +108,19 @@ class VeeWorkflow:
             np.where(np.isnan(values), ReadingQuality.MISSING, ReadingQuality.RAW).astype(np.uint8),
         )
         history_start = start - timedelta(days=self.history_days)
+        history, previously, stored_reads = self.readings.delivery_context(
+            channel_id, interval, history_start, start, end
+        )
         context = ValidationContext(
             series=incoming,
-            history=self.readings.series(channel_id, interval, history_start, start),
+            history=history,
             # With the register reads recorded before (a field read, the midnights of
             # an earlier read), so the sum check sees them whichever way data came.
-            registers=with_stored(
-                delivery.registers,
-                self.readings.stored_register_reads([channel_id], start, end).get(channel_id, ()),
-                start,
-                end,
-            ),
+            registers=with_stored(delivery.registers, stored_reads, start, end),
             outages=delivery.outages + self._credited_outages(settings, start, end),
             disconnections=delivery.disconnections,
             clock_deviation_seconds=delivery.clock_deviation_seconds,
-            previously_delivered=self.readings.series(channel_id, interval, start, end, raw=True),
+            previously_delivered=previously,
             unit=str(settings.get("unit") or "kWh"),
         )
         rules = self._rule_set(settings.get("rule_set"), start).build()

@@ -1,0 +1,143 @@
+"""What one pushed interval costs the VEE workflow (``VeeWorkflow.process``), and what
+reading its context costs: the 28-day history, the values delivered before and the
+stored register reads, read together (``Readings.delivery_context``, one query) against
+the same three read one after the other (the baseline, measured in the same run on the
+same store).
+
+    .venv/bin/python -m benchmarks.push_delivery [--backend sqlite|postgres|both]
+                                                 [--pushes 600] [--warm-up 100]
+
+One 15-min channel gets one interval per push, as a meter pushing every quarter hour
+delivers them; the first ``--warm-up`` pushes build history and are not timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from adapters.persistence.factory import dispose_datastore
+from adapters.persistence.scratch import scratch_postgres_database
+from adapters.persistence.store import StoreLocation, locate_store
+from adapters.security.passwords import Argon2PasswordHasher
+from application.vee_workflow import Delivery, VeeWorkflow
+from domain.channel import Channel
+from domain.provenance import Provenance
+from interfaces.installation import Installation
+
+DEFAULT_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+SETUP = Provenance("bench", "push benchmark", "system")
+DEVICE = Provenance("hes-push-listener", "meter push", "device")
+START = datetime(2026, 3, 1, tzinfo=UTC)
+STEP = timedelta(minutes=15)
+
+
+@contextmanager
+def opened(backend: str, admin_dsn: str) -> Iterator[Installation]:
+    def installation(store: StoreLocation) -> Installation:
+        return Installation.open(
+            store.data_dir, store.url, hasher=Argon2PasswordHasher.cheap_for_tests()
+        )
+
+    with tempfile.TemporaryDirectory() as directory:
+        if backend == "postgres":
+            with scratch_postgres_database(admin_dsn, "hes_bench") as url:
+                found = installation(locate_store(Path(directory), url))
+                yield found
+                found.close()
+                dispose_datastore(url)
+            return
+        store = locate_store(Path(directory))
+        found = installation(store)
+        yield found
+        found.close()
+        dispose_datastore(store.url)
+
+
+def mean_ms(work: Callable[[int], Any], numbers: range) -> float:
+    times = []
+    for number in numbers:
+        started = time.perf_counter()
+        work(number)
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.mean(times)
+
+
+def run(backend: str, args: argparse.Namespace) -> None:
+    with opened(backend, args.postgres_dsn) as installation:
+        registry, readings = installation.registry, installation.readings
+        registry.create_meter(
+            {"serial": "M", "meter_type": "single-phase"}, date(2026, 1, 1), SETUP
+        )
+        registry.register(
+            "channel",
+            {"channel_key": "K", "service_point_id": "SP", "kind": "metered", "unit": "kWh",
+             "interval_minutes": 15, "meter_serial": "M", "meter_channel": "1.0.1.29.0.255"},
+            date(2026, 1, 1),
+            SETUP,
+        )  # fmt: skip
+        workflow = VeeWorkflow(registry, readings)
+        channel_id = Channel.id_for("K")
+
+        def push(number: int) -> None:
+            delivery = Delivery("K", START + STEP * number, np.array([0.5]), np.zeros(1))
+            workflow.process(delivery, DEVICE)
+
+        def window(number: int) -> tuple[datetime, datetime, datetime]:
+            start = START + STEP * number
+            return start - timedelta(days=28), start, start + STEP
+
+        def together(number: int) -> None:
+            readings.delivery_context(channel_id, 15, *window(number))
+
+        def one_by_one(number: int) -> None:
+            history_start, start, end = window(number)
+            readings.series(channel_id, 15, history_start, start)
+            readings.series(channel_id, 15, start, end, raw=True)
+            readings.stored_register_reads([channel_id], start, end)
+
+        for number in range(args.warm_up):
+            push(number)
+        timed = range(args.warm_up, args.warm_up + args.pushes)
+        pushed = mean_ms(push, timed)
+        # Both reads over the same pushed days, interleaved so that load hits them alike.
+        read_together, read_apart = [], []
+        for number in timed:
+            read_together.append(mean_ms(together, range(number, number + 1)))
+            read_apart.append(mean_ms(one_by_one, range(number, number + 1)))
+        together_ms, apart_ms = statistics.mean(read_together), statistics.mean(read_apart)
+        print(f"{backend:9} one-interval push, whole workflow      {pushed:7.2f} ms")
+        print(f"{backend:9} its context read together (1 query)    {together_ms:7.2f} ms")
+        print(
+            f"{backend:9} the same read apart (3 queries, baseline) {apart_ms:5.2f} ms"
+            f"   together / apart {together_ms / apart_ms:4.2f}x"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--pushes", type=int, default=600)
+    parser.add_argument("--warm-up", type=int, default=100)
+    parser.add_argument(
+        "--postgres-dsn", default=os.environ.get("HES_BENCH_POSTGRES_DSN", DEFAULT_ADMIN_DSN)
+    )
+    args = parser.parse_args()
+    print(f"python {platform.python_version()}, load average {os.getloadavg()}")
+    for backend in ("sqlite", "postgres") if args.backend == "both" else (args.backend,):
+        run(backend, args)
+
+
+if __name__ == "__main__":
+    main()
