@@ -20,10 +20,12 @@ ADMIN = Provenance("admin", "token housekeeping", "cli")
 
 @pytest.fixture
 def web_and_cli(store: StoreLocation) -> Iterator[tuple[Installation, Installation]]:
+    """Two processes' installations on one store; olga enrolled through the second."""
     opened = [
         Installation.open(store.data_dir, store.url, hasher=Argon2PasswordHasher.cheap_for_tests())
         for _ in range(2)
     ]
+    opened[1].security.enrol("olga", "operator-password", ["operator"], ADMIN)
     yield opened[0], opened[1]
     for installation in opened:
         installation.close()
@@ -33,7 +35,6 @@ def test_a_token_revoked_elsewhere_is_refused_at_once(
     web_and_cli: tuple[Installation, Installation],
 ) -> None:
     web, cli = web_and_cli
-    cli.security.enrol("olga", "operator-password", ["operator"], ADMIN)
     token = cli.security.issue_token("olga", "billing export", ADMIN)
     kept = cli.security.issue_token("olga", "reports", ADMIN)
     assert web.security.authenticate_token(token).username == "olga"  # now cached by web
@@ -49,7 +50,6 @@ def test_an_account_locked_elsewhere_is_refused_at_once(
     web_and_cli: tuple[Installation, Installation],
 ) -> None:
     web, cli = web_and_cli
-    cli.security.enrol("olga", "operator-password", ["operator"], ADMIN)
     token = cli.security.issue_token("olga", "api", ADMIN)
     assert web.security.authenticate_token(token).roles == ("operator",)
 
