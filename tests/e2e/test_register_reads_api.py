@@ -99,8 +99,11 @@ def test_reads_are_recorded_corrected_and_read_as_of_any_time(site: Site) -> Non
 
 
 def test_bad_reads_unknown_channels_and_readers_are_refused(site: Site) -> None:
-    naive = site.operator.post(
+    not_a_value = site.operator.post(
         URL, json=reads((DAY, "1")) | {"reads": [{"read_at": "2026-03-04T00:00", "value": "x"}]}
+    )
+    naive = site.operator.post(  # a time without a zone is UTC, as everywhere in the API
+        URL, json=reads((DAY, "1")) | {"reads": [{"read_at": "2026-03-05T00:00", "value": "2"}]}
     )
     unknown = site.operator.post("/api/v1/channels/SP-9:A+/registers", json=reads((DAY, "1")))
     by_billing = site.billing.post(URL, json=reads((DAY, "1")))
@@ -108,18 +111,18 @@ def test_bad_reads_unknown_channels_and_readers_are_refused(site: Site) -> None:
 
     odd_code = site.operator.post(URL, json=reads((DAY, "1")) | {"reason_code": "GUESS"})
     not_a_number = site.operator.post(URL, json=reads((DAY, "NaN")))
-    assert naive.status_code == 422
+    assert not_a_value.status_code == 422
+    assert naive.status_code == 200, naive.text
     assert odd_code.status_code == 422 and "unknown reason code" in odd_code.json()["error"]
     assert not_a_number.status_code == 422
     assert unknown.status_code == 404 and "SP-9:A+" in unknown.json()["error"]
     assert by_billing.status_code == 403
     assert backwards.status_code == 422
-    assert (
-        site.billing.get(
-            URL, params={"start": DAY.isoformat(), "end": (DAY + timedelta(1)).isoformat()}
-        ).json()["reads"]
-        == []
-    )
+    the_day = {"start": DAY.isoformat(), "end": (DAY + timedelta(1)).isoformat()}
+    assert site.billing.get(URL, params=the_day).json()["reads"] == []  # refusals recorded none
+    day_after = {"start": (DAY + timedelta(1)).isoformat(), "end": (DAY + timedelta(2)).isoformat()}
+    [read] = site.billing.get(URL, params=day_after).json()["reads"]
+    assert (read["read_at"], read["value"]) == ("2026-03-05T00:00:00+00:00", "2")
 
 
 def test_the_estimate_step_fills_a_gap_between_deliveries_from_stored_registers(
