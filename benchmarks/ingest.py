@@ -416,7 +416,7 @@ def run(args: argparse.Namespace) -> None:
     print_report(args, notes, stages, breakdown)
     if profiler:
         print("\nprofile of the batches with a full history (top 40 by own time):")
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(40)
+        pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "tottime")).print_stats(int(os.environ.get("TOP", "40")))
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from domain.vee.rules.batch import DeliveryBatch
 from domain.vee.rules.slots import amount, intervals, present_values, runs, span
 from domain.vee.series import Finding, Severity, ValidationContext
 
@@ -27,6 +28,14 @@ class AbsoluteLimitsCheck:
     name = "absolute_limits"
     params: AbsoluteLimitsParams = field(default_factory=AbsoluteLimitsParams)
     severity: Severity = "fail"
+
+    def screen(self, batch: DeliveryBatch) -> np.ndarray:
+        could = np.zeros(len(batch), dtype=bool)
+        if self.params.high is not None:
+            could |= (batch.present > self.params.high).any(axis=1)
+        if self.params.low is not None:
+            could |= (batch.present < self.params.low).any(axis=1)
+        return could
 
     def check(self, context: ValidationContext) -> list[Finding]:
         values = present_values(context.series)

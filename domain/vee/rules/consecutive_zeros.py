@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from domain.vee.rules.batch import DeliveryBatch
 from domain.vee.rules.slots import amount, intervals, present_values, runs, span
 from domain.vee.series import Finding, Severity, ValidationContext
 
@@ -29,6 +32,11 @@ class ConsecutiveZerosCheck:
     name = "consecutive_zeros"
     params: ConsecutiveZerosParams = field(default_factory=ConsecutiveZerosParams)
     severity: Severity = "warn"
+
+    def screen(self, batch: DeliveryBatch) -> np.ndarray:
+        # No run of zeros is longer than all the row's zeros together.
+        zeros = (batch.present <= self.params.threshold).sum(axis=1)
+        return zeros * batch.interval_minutes >= self.params.min_hours * 60
 
     def check(self, context: ValidationContext) -> list[Finding]:
         series = context.series

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from domain.vee.rules.batch import DeliveryBatch
 from domain.vee.rules.slots import (
     amount,
     intervals,
@@ -36,6 +37,9 @@ class DisconnectedUsageCheck:
     name = "disconnected_usage"
     params: DisconnectedUsageParams = field(default_factory=DisconnectedUsageParams)
     severity: Severity = "fail"
+
+    def screen(self, batch: DeliveryBatch) -> np.ndarray:
+        return batch.counts("disconnections") > 0
 
     def check(self, context: ValidationContext) -> list[Finding]:
         series = context.series

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from domain.vee.rules.batch import DeliveryBatch
 from domain.vee.rules.slots import amount, intervals, missing, runs, span
 from domain.vee.series import Finding, IntervalSeries, Severity, ValidationContext
 
@@ -31,6 +32,12 @@ class DuplicateDeliveryCheck:
     name = "duplicate_delivery"
     params: DuplicateDeliveryParams = field(default_factory=DuplicateDeliveryParams)
     severity: Severity = "fail"
+
+    def screen(self, batch: DeliveryBatch) -> np.ndarray:
+        earlier = batch.previously_present
+        if earlier is None:
+            return np.array([c.previously_delivered is not None for c in batch.contexts])
+        return (~batch.missing & ~np.isnan(earlier)).any(axis=1)
 
     def check(self, context: ValidationContext) -> list[Finding]:
         series, earlier = context.series, context.previously_delivered

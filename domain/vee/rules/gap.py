@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from domain.vee.rules.batch import DeliveryBatch
 from domain.vee.rules.slots import intervals, missing, runs, span
 from domain.vee.series import Finding, Severity, ValidationContext
 
@@ -28,6 +31,10 @@ class GapCheck:
     name = "gap"
     params: GapParams = field(default_factory=GapParams)
     severity: Severity = "fail"
+
+    def screen(self, batch: DeliveryBatch) -> np.ndarray:
+        # No gap can be longer than all the row's missing slots together.
+        return batch.missing.sum(axis=1) > self.params.max_gap_intervals
 
     def check(self, context: ValidationContext) -> list[Finding]:
         series = context.series

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from domain.vee.rules.batch import DeliveryBatch
 from domain.vee.rules.days import daily_grid, daily_values
 from domain.vee.rules.slots import amount
 from domain.vee.series import Finding, Severity, ValidationContext
@@ -34,6 +35,27 @@ class HistoricalUsageCheck:
     name = "historical_usage"
     params: HistoricalUsageParams = field(default_factory=HistoricalUsageParams)
     severity: Severity = "warn"
+
+    def screen(self, batch: DeliveryBatch) -> np.ndarray:
+        past, days = batch.history_days, batch.days
+        if past is None or days is None:
+            return batch.everywhere()
+        known = ~np.isnan(past).any(axis=2)
+        history_days = known.sum(axis=1)
+        sums = np.where(known, past.sum(axis=2), 0.0).sum(axis=1)
+        average = (sums / np.maximum(history_days, 1))[:, None]
+        complete = ~np.isnan(days).any(axis=2)
+        totals = np.nansum(days, axis=2)
+        # ``check`` sums in another order: a margin far beyond any rounding keeps a total
+        # that is on a limit on the "could" side.
+        slack = 1e-9 * (np.abs(totals) + np.abs(average) * max(self.params.high_factor, 1.0))
+        slack += 1e-12
+        beyond = (totals > self.params.high_factor * average - slack) | (
+            totals < self.params.low_factor * average + slack
+        )
+        unsure = ~np.isfinite(average[:, 0]) | (complete & ~np.isfinite(totals)).any(axis=1)
+        could = (complete & beyond).any(axis=1) | unsure
+        return (history_days >= self.params.min_history_days) & could
 
     def check(self, context: ValidationContext) -> list[Finding]:
         if context.history is None or len(context.history) == 0 or len(context.series) == 0:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from domain.vee.rules.batch import DeliveryBatch
 from domain.vee.rules.slots import amount, intervals, present_values, runs, span
 from domain.vee.series import Finding, Severity, ValidationContext
 
@@ -23,6 +26,9 @@ class NegativeConsumptionCheck:
     name = "negative_consumption"
     params: NegativeConsumptionParams = field(default_factory=NegativeConsumptionParams)
     severity: Severity = "fail"
+
+    def screen(self, batch: DeliveryBatch) -> np.ndarray:
+        return np.asarray((batch.present < -self.params.tolerance).any(axis=1))
 
     def check(self, context: ValidationContext) -> list[Finding]:
         series = context.series

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from domain.vee.rules.batch import DeliveryBatch
 from domain.vee.rules.slots import moment, slots_touching
 from domain.vee.series import Finding, Severity, ValidationContext
 
@@ -28,6 +31,10 @@ class OutageCountCheck:
     name = "outage_count"
     params: OutageCountParams = field(default_factory=OutageCountParams)
     severity: Severity = "warn"
+
+    def screen(self, batch: DeliveryBatch) -> np.ndarray:
+        # Outages outside the series or too short only lower the count.
+        return batch.counts("outages") > self.params.max_outages
 
     def check(self, context: ValidationContext) -> list[Finding]:
         series = context.series

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from domain.vee.rules.batch import DeliveryBatch
 from domain.vee.rules.days import daily_grid
 from domain.vee.rules.slots import amount, intervals
 from domain.vee.series import Finding, Severity, ValidationContext
@@ -36,6 +37,20 @@ class SpikeCheck:
     name = "spike"
     params: SpikeParams = field(default_factory=SpikeParams)
     severity: Severity = "warn"
+
+    def screen(self, batch: DeliveryBatch) -> np.ndarray:
+        days = batch.days
+        if days is None:
+            return batch.everywhere()
+        if days.shape[1] == 0 or days.shape[2] < 3:
+            return np.zeros(len(batch), dtype=bool)
+        # ``check``'s arithmetic, day by day of every row at once.
+        ranked = -np.sort(-days, axis=2)
+        highest, third = ranked[..., 0], ranked[..., 2]
+        ceiling = (1 + self.params.tolerance_percent / 100) * third
+        positive = (days > 0).sum(axis=2)
+        spiky = (positive >= 3) & (highest > ceiling) & (highest >= self.params.min_highest)
+        return spiky.any(axis=1)
 
     def check(self, context: ValidationContext) -> list[Finding]:
         grid = daily_grid(context.series)

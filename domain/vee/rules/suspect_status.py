@@ -9,6 +9,7 @@ from itertools import pairwise
 import numpy as np
 
 from domain.reading_quality import METER_STATUS_BITS
+from domain.vee.rules.batch import DeliveryBatch
 from domain.vee.rules.slots import intervals, runs, span
 from domain.vee.series import Finding, Severity, ValidationContext
 
@@ -29,6 +30,9 @@ class SuspectStatusCheck:
     name = "suspect_status"
     params: SuspectStatusParams = field(default_factory=SuspectStatusParams)
     severity: Severity = "fail"
+
+    def screen(self, batch: DeliveryBatch) -> np.ndarray:
+        return ((batch.statuses & self.params.status_mask) != 0).any(axis=1)
 
     def check(self, context: ValidationContext) -> list[Finding]:
         series = context.series

@@ -1,15 +1,43 @@
-"""Running a rule set's rules over one validation context."""
+"""Running a rule set's rules over one validation context, or over many at once."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+from domain.vee.rules.batch import DeliveryBatch
 from domain.vee.series import Finding, ValidationContext, ValidationRule
 
 
 def validate(context: ValidationContext, rules: Iterable[ValidationRule]) -> list[Finding]:
     """Every finding of every rule, in the order of the rules."""
     return [finding for rule in rules for finding in rule.check(context)]
+
+
+def validate_many(
+    contexts: Sequence[ValidationContext], rules: Sequence[ValidationRule]
+) -> list[list[Finding]]:
+    """``validate`` of each context, the same findings in the same order; a rule that can
+    screen a batch (``DeliveryBatch``) runs ``check`` only where its screen says it could
+    find something."""
+    results: list[list[Finding]] = [[] for _ in contexts]
+    for rows in _same_shape(contexts):
+        batch = DeliveryBatch([contexts[row] for row in rows]) if len(rows) > 1 else None
+        for rule in rules:
+            screen = getattr(rule, "screen", None)
+            could = screen(batch) if batch is not None and screen is not None else None
+            for position, row in enumerate(rows):
+                if could is None or could[position]:
+                    results[row].extend(rule.check(contexts[row]))
+    return results
+
+
+def _same_shape(contexts: Sequence[ValidationContext]) -> list[list[int]]:
+    """Row numbers grouped by interval length and slot count (what a batch must share)."""
+    groups: dict[tuple[int, int], list[int]] = {}
+    for row, context in enumerate(contexts):
+        key = (context.series.interval_minutes, len(context.series))
+        groups.setdefault(key, []).append(row)
+    return list(groups.values())
 
 
 def failed_slots(context: ValidationContext, findings: Iterable[Finding]) -> set[int]:
