@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID, uuid5
 
@@ -99,6 +100,7 @@ class RegisteredAggregate(Aggregate):
     # -- identity -------------------------------------------------------------------
 
     @classmethod
+    @lru_cache(maxsize=65_536)  # a bulk ingest asks for every delivery's channel
     def id_for(cls, key: str) -> UUID:
         topic = getattr(cls, "TOPIC", cls.__qualname__)
         return uuid5(REGISTRY_NAMESPACE, f"{topic}:{key.strip()}")
