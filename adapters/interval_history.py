@@ -20,22 +20,24 @@ interval length has the same width, so no Python object is made per row.
 from __future__ import annotations
 
 import io
-from collections.abc import Collection, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from application.readings import Readings
-from domain.channel_day import ChannelDay, day_start
+from domain.channel_day import ChannelDay
 from domain.vee.series import IntervalSeries
 from projections.external_periods import EXTERNAL_PERIODS, ExternalPeriodView
 from projections.interval_days import INTERVAL_DAYS
 from projections.interval_view import IntervalView
 
 _DAY = 86_400
+_TAIL = 100_000  # aggregates changed since the view's position, listed; more: checked by day
 _COPY_HEADER = 19  # signature, flags, header extension length
 
 
@@ -45,16 +47,31 @@ def _record(slots: int) -> np.dtype:
         [("fields", ">i2"), ("l1", ">i4"), ("row", ">i8"), ("l2", ">i4"), ("first", ">i8"),
          ("l3", ">i4"), ("version", ">i4"), ("l4", ">i4"), ("values", "<f8", (slots,)),
          ("l5", ">i4"), ("statuses", "u1", (slots,)), ("l6", ">i4"),
-         ("qualities", "u1", (slots,))]
+         ("qualities", "u1", (slots,)), ("l7", ">i4"), ("day_id", "S16")]
     )  # fmt: skip
 
 
 class IntervalViewHistory:
-    def __init__(self, view: IntervalView, readings: Readings) -> None:
+    def __init__(
+        self, view: IntervalView, readings: Readings, *, remembered_days: int = 50_000
+    ) -> None:
         self.view = view
         self.readings = readings
         recorder: Any = readings.recorder
         self._versions = recorder.recorded_times  # adapters.persistence.recorder
+        self._remembered: OrderedDict[UUID, ChannelDay] = OrderedDict()
+        self._remembered_days = remembered_days
+        self.days_read_from_store = 0  # what lag cost: days replayed from the event store
+
+    def remember(self, channel_days: Iterable[ChannelDay]) -> None:
+        """Channel days just saved by the caller, as saved: while the read model has not
+        caught up with them, the history takes them from here instead of replaying them
+        (only at the very version the event store holds: anyone's later change wins)."""
+        for channel_day in channel_days:
+            self._remembered[channel_day.id] = channel_day
+            self._remembered.move_to_end(channel_day.id)
+        while len(self._remembered) > self._remembered_days:
+            self._remembered.popitem(last=False)
 
     def series(
         self, channel_ids: Sequence[UUID], interval_minutes: int, start: datetime, end: datetime
@@ -71,8 +88,9 @@ class IntervalViewHistory:
         statuses = np.zeros((len(channels), day_count, per_day), dtype=np.uint8)
         qualities = np.zeros((len(channels), day_count, per_day), dtype=np.uint8)
         versions = np.zeros((len(channels), day_count), dtype=np.int64)
-        # Read before the rows: rows read after it are at least as new as this position.
-        caught_up = not self.view.lags(self.readings.name, self._events_table)
+        # Read before the rows: rows read after it are at least as new as this.
+        unprojected = self._unprojected()
+        stale: list[tuple[int, int]] = []
         if channels and count:
             rows = self._rows(channels, first_day * _DAY, stop, step)
             row, day = rows["row"].astype(np.int64), rows["first"] // _DAY - first_day
@@ -80,6 +98,12 @@ class IntervalViewHistory:
             statuses[row, day] = rows["statuses"]
             qualities[row, day] = rows["qualities"]
             versions[row, day] = rows["version"]
+            if unprojected is None:  # far behind: every day of the window is checked
+                stale = self._stale_by_version(channels, versions, first_day)
+            elif unprojected:
+                stale = self._stale_in_tail(rows, unprojected, channels, versions, first_day)
+        if stale:
+            self._read_stale(stale, channels, first_day, (values, statuses, qualities))
         offset = first - first_day * _DAY
         window = slice(offset // step, offset // step + count)
         if offset % step:  # no slot starts on this grid: nothing is known on it
@@ -98,8 +122,6 @@ class IntervalViewHistory:
             series.statuses[:known] = statuses[index].reshape(-1)[window]
             series.qualities[:known] = qualities[index].reshape(-1)[window]
             result[channel_id] = series
-        if not caught_up:
-            self._refresh_stale(result, channels, versions, first_day, (start, end))
         return result
 
     def recorded_days(self, day_ids: Collection[UUID]) -> Collection[UUID]:
@@ -128,7 +150,7 @@ class IntervalViewHistory:
         # The channel's position in the list comes from the join, so rows need no lookup.
         query = cursor.mogrify(
             "SELECT c.n - 1, d.first_second, d.version, d.slot_values, d.meter_statuses, "
-            "d.qualities FROM unnest(%s::uuid[]) WITH ORDINALITY AS c(id, n) "
+            "d.qualities, d.day_id FROM unnest(%s::uuid[]) WITH ORDINALITY AS c(id, n) "
             "JOIN interval_days d ON d.channel_id = c.id "
             "WHERE d.first_second >= %s AND d.first_second < %s AND d.interval_seconds = %s",
             ([str(channel) for channel in channels], *bounds),
@@ -154,6 +176,7 @@ class IntervalViewHistory:
                 table.c.slot_values,
                 table.c.meter_statuses,
                 table.c.qualities,
+                table.c.day_id,
             ).where(
                 table.c.channel_id.in_(channels[part : part + 500]),
                 table.c.first_second >= first,
@@ -162,14 +185,21 @@ class IntervalViewHistory:
             )
             found.extend(session.execute(query).all())
         rows = np.zeros(len(found), dtype=record)
-        for number, (channel, first_second, version, values, statuses, qualities) in enumerate(
-            found
-        ):
+        for number, (
+            channel,
+            first_second,
+            version,
+            values,
+            statuses,
+            qualities,
+            day_id,
+        ) in enumerate(found):
             rows[number]["row"], rows[number]["first"] = index[channel], first_second
             rows[number]["version"] = version
             rows[number]["values"] = np.frombuffer(values, dtype="<f8")
             rows[number]["statuses"] = np.frombuffer(statuses, dtype=np.uint8)
             rows[number]["qualities"] = np.frombuffer(qualities, dtype=np.uint8)
+            rows[number]["day_id"] = day_id.bytes
         return rows
 
     def _event_store_versions(self, day_ids: Collection[UUID]) -> dict[UUID, int]:
@@ -186,34 +216,90 @@ class IntervalViewHistory:
                 found.update((row[0], int(row[1])) for row in session.execute(query))
         return found
 
-    def _refresh_stale(
+    def _unprojected(self) -> dict[UUID, int] | None:
+        """The latest version of every aggregate with events the view has not processed
+        (empty: the view is caught up); None when there are too many to list."""
+        recorder: Any = self.readings.recorder
+        query = text(
+            f"SELECT originator_id, max(originator_version) FROM {recorder.events_table_name}"
+            f" WHERE id > coalesce((SELECT max(notification_id) FROM"
+            f" {self.view.tracking_table_name} WHERE application_name = :name), 0)"
+            " GROUP BY originator_id LIMIT :limit"
+        )
+        with self.view.transaction(commit=False) as session:
+            found = session.execute(query, {"name": self.readings.name, "limit": _TAIL + 1})
+            tail = {_uuid(originator): int(version) for originator, version in found}
+        return None if len(tail) > _TAIL else tail
+
+    def _stale_in_tail(
         self,
-        result: Mapping[UUID, IntervalSeries],
+        rows: np.ndarray,
+        unprojected: dict[UUID, int],
         channels: list[UUID],
         versions: np.ndarray,
         first_day: int,
-        period: tuple[datetime, datetime],
-    ) -> None:
-        """Days the read model has not caught up with are read from the event store."""
-        days = {
+    ) -> list[tuple[int, int]]:
+        """Cells (channel row, day column) the tail of the log changed since the view."""
+        tail = np.array([day_id.bytes for day_id in unprojected], dtype="S16")
+        behind = np.flatnonzero(np.isin(rows["day_id"], tail))
+        stale = [
+            (int(rows["row"][at]), int(rows["first"][at] // _DAY - first_day))
+            for at in behind
+            if unprojected[_day_id(rows["day_id"][at])] != int(rows["version"][at])
+        ]
+        # Days the view has no row for may have been opened since (ids made only for those).
+        for row, column in zip(*np.nonzero(versions == 0), strict=True):
+            if ChannelDay.id_for(channels[row], _day(first_day + int(column))) in unprojected:
+                stale.append((int(row), int(column)))
+        return stale
+
+    def _stale_by_version(
+        self, channels: list[UUID], versions: np.ndarray, first_day: int
+    ) -> list[tuple[int, int]]:
+        cells = {
             ChannelDay.id_for(channel, _day(first_day + column)): (row, column)
             for row, channel in enumerate(channels)
             for column in range(versions.shape[1])
         }
-        current = self._event_store_versions(days)
-        start, end = period
-        for day_id, (row, column) in days.items():
-            if current.get(day_id, 0) == versions[row, column]:
+        current = self._event_store_versions(cells)
+        return [
+            (row, column)
+            for day_id, (row, column) in cells.items()
+            if current.get(day_id, 0) != versions[row, column]
+        ]
+
+    def _read_stale(
+        self,
+        stale: list[tuple[int, int]],
+        channels: list[UUID],
+        first_day: int,
+        arrays: tuple[np.ndarray, np.ndarray, np.ndarray],
+    ) -> None:
+        """Stale days as the event store has them: remembered ones if still current,
+        the others replayed, all in one read."""
+        cells = {
+            ChannelDay.id_for(channels[row], _day(first_day + col)): (row, col)
+            for row, col in stale
+        }
+        current = self._event_store_versions(cells)
+        days: dict[UUID, ChannelDay] = {}
+        for day_id, version in current.items():
+            remembered = self._remembered.get(day_id)
+            if remembered is not None and remembered.version == version:
+                days[day_id] = remembered
+        wanted = [day_id for day_id in current if day_id not in days]
+        if wanted:
+            days.update(self.readings.get_many_as_of(wanted, None))
+            self.days_read_from_store += len(wanted)
+        values, statuses, qualities = arrays
+        for day_id, (row, column) in cells.items():
+            channel_day = days.get(day_id)
+            if channel_day is None:  # the event store has no such day: nothing is known
+                values[row, column], statuses[row, column], qualities[row, column] = np.nan, 0, 0
                 continue
-            series = result[channels[row]]
-            day = _day(first_day + column)
-            first = max(start, day_start(day))
-            stop = min(end, day_start(day) + timedelta(days=1))
-            exact = self.readings.series(channels[row], series.interval_minutes, first, stop)
-            target = slice((first - start) // series.step, (stop - start) // series.step)
-            series.values[target] = exact.values
-            series.statuses[target] = exact.statuses
-            series.qualities[target] = exact.qualities
+            values[row, column] = channel_day.values
+            statuses[row, column] = channel_day.statuses
+            qualities[row, column] = channel_day.qualities
 
 
 class BulkExternalPeriods:
@@ -247,6 +333,20 @@ class BulkExternalPeriods:
                 moments = (datetime.fromtimestamp(first, UTC), datetime.fromtimestamp(last, UTC))
                 found.setdefault(point, []).append((kind, *moments))
         return found
+
+
+def _day_id(packed: bytes) -> UUID:
+    # numpy drops the trailing zero bytes of an "S16" item: put them back.
+    return UUID(bytes=bytes(packed).ljust(16, b"\x00"))
+
+
+def _uuid(value: Any) -> UUID:
+    """An id as the driver gives it from a plain query: UUID, 16 bytes (SQLite) or text."""
+    if isinstance(value, UUID):
+        return value
+    if isinstance(value, bytes | memoryview):
+        return UUID(bytes=bytes(value))
+    return UUID(str(value))
 
 
 def _day(number: int) -> date:

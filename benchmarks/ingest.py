@@ -193,6 +193,12 @@ class Ingesters:
         for pipe in self.pipes:
             pipe.recv()  # ready
 
+    def send_all(self, batches: int) -> None:
+        """Every batch number to every worker at once: each goes through them on its own."""
+        for pipe in self.pipes:
+            for number in range(batches):
+                pipe.send(number)
+
     def ingest(self, number: int) -> dict[str, float]:
         for pipe in self.pipes:
             pipe.send(number)
@@ -259,6 +265,48 @@ def run_batches(
             flush=True,
         )
     return per_batch, time.perf_counter() - started
+
+
+def run_overlapped(
+    pipeline: Pipeline, workload: Workload, ingesters: Ingesters
+) -> tuple[list[dict[str, float]], float]:
+    """``--overlap``: the projections run beside the ingest, as in production (the
+    ingest processes go on to the next batch at once; the main process catches the read
+    models up meanwhile). Done when the read models show the last batch."""
+    batches = -(-workload.days // workload.block_days)
+    per_batch = [{"intervals": 0.0, "ingest": 0.0, "project": 0.0} for _ in range(batches)]
+    for number, offset in enumerate(range(0, workload.days, workload.block_days)):
+        first = workload.batch(FIRST_DAY + timedelta(days=offset), range(1))[0]
+        per_batch[number]["intervals"] = float(workload.channels * len(first.values))
+    started = time.perf_counter()
+    ingesters.send_all(batches)
+    reported = [0] * len(ingesters.pipes)
+    projecting = 0.0
+    while min(reported) < batches:
+        began = time.perf_counter()
+        caught = pipeline.read_models.catch_up()
+        projecting += time.perf_counter() - began
+        for share, pipe in enumerate(ingesters.pipes):
+            while reported[share] < batches and pipe.poll():
+                timings = pipe.recv()
+                for what, seconds in timings.items():
+                    setattr(
+                        pipeline.bulk.timings, what, getattr(pipeline.bulk.timings, what) + seconds
+                    )
+                per_batch[reported[share]]["ingest"] += sum(
+                    timings[what] for what in ("lookup", "history", "judge", "store")
+                )
+                reported[share] += 1
+        if not caught:
+            time.sleep(0.005)
+    began = time.perf_counter()
+    while pipeline.read_models.catch_up():
+        pass
+    projecting += time.perf_counter() - began
+    seconds = time.perf_counter() - started
+    per_batch[-1]["project"] = projecting  # the projections' busy time, all batches
+    print(f"  {batches} batches ingested and projected side by side in {seconds:.2f} s", flush=True)
+    return per_batch, seconds
 
 
 def sample_comparison(pipeline: Pipeline, workload: Workload, size: int) -> list[Stage]:
@@ -378,8 +426,11 @@ def run(args: argparse.Namespace) -> None:
         profiler = cProfile.Profile() if args.profile else None
         batches = -(-args.days // args.block_days)
         full_history = min(batches, -(-args.history_days // args.block_days))
-        ingesters = Ingesters(url, args) if args.processes > 1 else None
-        per_batch, seconds = run_batches(pipeline, workload, profiler, full_history, ingesters)
+        ingesters = Ingesters(url, args) if args.processes > 1 or args.overlap else None
+        if args.overlap and ingesters is not None:
+            per_batch, seconds = run_overlapped(pipeline, workload, ingesters)
+        else:
+            per_batch, seconds = run_batches(pipeline, workload, profiler, full_history, ingesters)
         if ingesters:
             ingesters.close()
         if profiler:
@@ -396,7 +447,7 @@ def run(args: argparse.Namespace) -> None:
         }
         stages = [copy_baseline(url, workload)]
         stages.append(Stage(f"full pipeline, {len(per_batch)} batches", intervals, seconds))
-        if len(per_batch) > len(steady):
+        if len(per_batch) > len(steady) and not args.overlap:
             stages.append(
                 Stage(
                     f"  of which the last {len(steady)} batches (full history)",
@@ -411,12 +462,15 @@ def run(args: argparse.Namespace) -> None:
         f"\nIngest: {args.channels:,} channels x {args.days} days of 15-min intervals, "
         f"{args.block_days} day(s) per delivery, {args.days_per_save} channel days per save, "
         f"{args.history_days} days of history, {args.processes} ingest process(es)"
+        + (", projections beside the ingest" if args.overlap else "")
     )
     print(machine())
     print_report(args, notes, stages, breakdown)
     if profiler:
         print("\nprofile of the batches with a full history (top 40 by own time):")
-        pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "tottime")).print_stats(int(os.environ.get("TOP", "40")))
+        pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "tottime")).print_stats(
+            int(os.environ.get("TOP", "40"))
+        )
 
 
 def main() -> None:
@@ -428,6 +482,11 @@ def main() -> None:
     parser.add_argument("--history-days", type=int, default=28)
     parser.add_argument(
         "--processes", type=int, default=1, help="ingest processes (channels shared out)"
+    )
+    parser.add_argument(
+        "--overlap",
+        action="store_true",
+        help="project beside the ingest (ingest in --processes worker processes)",
     )
     parser.add_argument("--sample", type=int, default=100, help="deliveries one by one vs bulk")
     parser.add_argument("--seed", type=int, default=20261122)
