@@ -26,7 +26,7 @@ import numpy as np
 
 from application.readings import BlockOutcome, Readings
 from application.registry import Registry
-from application.vee_workflow import Delivery, VeeWorkflow
+from application.vee_workflow import Delivery, DeliveryOutcome, VeeWorkflow
 from domain.channel import Channel
 from domain.provenance import Provenance
 from domain.vee.series import PowerOutage, RegisterRead
@@ -83,6 +83,13 @@ class LoadProfileSource(Protocol):
     ) -> ProfileRead: ...
 
 
+class DeliveryProcessor(Protocol):
+    """What validates, estimates and stores one delivery: ``VeeWorkflow`` or
+    ``DeliveryBatches``."""
+
+    def process(self, delivery: Delivery, provenance: Provenance) -> DeliveryOutcome: ...
+
+
 class Collection:
     def __init__(
         self,
@@ -90,12 +97,20 @@ class Collection:
         readings: Readings,
         source: LoadProfileSource,
         workflow: VeeWorkflow | None = None,
+        deliveries: DeliveryProcessor | None = None,
     ):
         self.registry = registry
         self.readings = readings
         self.source = source
-        # With a workflow every delivery is validated and estimated before it is stored.
+        # With a workflow every delivery is validated and estimated before it is stored;
+        # ``deliveries`` (DeliveryBatches) does it for many threads' deliveries at once.
         self.workflow = workflow
+        self.deliveries: DeliveryProcessor | None = deliveries or workflow
+
+    def close(self) -> None:
+        close = getattr(self.deliveries, "close", None)
+        if close is not None:
+            close()
 
     async def collect_load_profile(
         self, serial: str, channel_key: str, start: datetime, end: datetime
@@ -140,11 +155,11 @@ class Collection:
         if registers:
             # Kept whatever becomes of the intervals: billing and VEE read them later.
             self.readings.record_register_reads(Channel.id_for(channel_key), registers, provenance)
-        if registers and rows and self.workflow is not None:
+        if registers and rows and self.deliveries is not None:
             bracketed = self._bracketed(channel_key, channel, rows, registers, step)
             if bracketed is not None:
                 delivery = dataclasses.replace(bracketed, outages=tuple(outages))
-                return self.workflow.process(delivery, provenance).stored
+                return self.deliveries.process(delivery, provenance).stored
         outcome = BlockOutcome(intervals=0, recorded_days=0)
         for run in _contiguous_runs(rows, step):
             values = np.array([float(_scaled(row, channel, step)) for row in run], dtype=np.float64)
@@ -228,9 +243,9 @@ class Collection:
         provenance: Provenance = COLLECTOR,
         outages: Sequence[PowerOutage] = (),
     ) -> BlockOutcome:
-        if self.workflow is not None:
+        if self.deliveries is not None:
             delivery = Delivery(channel_key, start, values, statuses, outages=tuple(outages))
-            return self.workflow.process(delivery, provenance).stored
+            return self.deliveries.process(delivery, provenance).stored
         return self.readings.record_block(
             Channel.id_for(channel_key), interval_minutes, start, values, statuses, provenance
         )

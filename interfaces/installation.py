@@ -17,6 +17,7 @@ from adapters.dlms.counter_store import SqlInvocationCounters
 from adapters.dlms.session_gate import SessionGate
 from adapters.dlms_collection import DlmsLoadProfileSource
 from adapters.dlms_commands import DlmsCommandPort, FirmwareImages
+from adapters.interval_history import BulkExternalPeriods, IntervalViewHistory
 from adapters.persistence.factory import shared_datastore
 from adapters.persistence.store import StoreLocation, locate_store
 from adapters.queue.broker import DramatiqTaskQueue, QueueSettings
@@ -25,7 +26,9 @@ from adapters.raw_frames import BatchingFrameWriter, RawFrameStore, retention_da
 from adapters.secrets.master_key import load_master_key
 from adapters.secrets.vault import SqlSecretVault
 from adapters.security.passwords import Argon2PasswordHasher
+from application.bulk_ingest import BulkIngest
 from application.collection import Collection
+from application.delivery_batches import DeliveryBatches
 from application.head_end import HeadEnd, MeterCommandPort
 from application.operations import Operations
 from application.readings import Readings
@@ -97,6 +100,16 @@ class Installation:
                 gate=SessionGate(communications),
             ),
             workflow=VeeWorkflow(registry, readings, external_periods=read_models.external_periods),
+            # Many threads' deliveries at once through the bulk path; its history comes
+            # from the interval read model, exact while the projection lags.
+            deliveries=DeliveryBatches(
+                BulkIngest(
+                    registry,
+                    readings,
+                    IntervalViewHistory(read_models.intervals, readings),
+                    external_periods=BulkExternalPeriods(read_models.external_periods),
+                )
+            ),
         )
 
         def channels_of_meter(serial: str) -> list[dict[str, object]]:
@@ -141,6 +154,7 @@ class Installation:
         return True
 
     def close(self) -> None:
+        self.collection.close()
         self.read_models.stop()
         self.task_monitor.stop()
         for application in (
