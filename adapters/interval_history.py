@@ -33,7 +33,7 @@ from application.readings import Readings
 from domain.channel_day import ChannelDay
 from domain.vee.series import IntervalSeries
 from projections.external_periods import EXTERNAL_PERIODS, ExternalPeriodView
-from projections.interval_days import INTERVAL_DAYS
+from projections.interval_days import INTERVAL_DAYS, day_usage
 from projections.interval_view import IntervalView
 
 _DAY = 86_400
@@ -49,6 +49,13 @@ def _record(slots: int) -> np.dtype:
          ("l5", ">i4"), ("statuses", "u1", (slots,)), ("l6", ">i4"),
          ("qualities", "u1", (slots,)), ("l7", ">i4"), ("day_id", "S16")]
     )  # fmt: skip
+
+
+_USAGE = np.dtype(
+    [("fields", ">i2"), ("l1", ">i4"), ("row", ">i8"), ("l2", ">i4"), ("first", ">i8"),
+     ("l3", ">i4"), ("version", ">i4"), ("l4", ">i4"), ("complete", ">i4"), ("l5", ">i4"),
+     ("total", ">f8"), ("l6", ">i4"), ("day_id", "S16")]
+)  # fmt: skip
 
 
 class IntervalViewHistory:
@@ -102,8 +109,13 @@ class IntervalViewHistory:
                 stale = self._stale_by_version(channels, versions, first_day)
             elif unprojected:
                 stale = self._stale_in_tail(rows, unprojected, channels, versions, first_day)
-        if stale:
-            self._read_stale(stale, channels, first_day, (values, statuses, qualities))
+        for cell, channel_day in self._read_stale(stale, channels, first_day).items():
+            if channel_day is None:  # the event store has no such day: nothing is known
+                values[cell], statuses[cell], qualities[cell] = np.nan, 0, 0
+            else:
+                values[cell] = channel_day.values
+                statuses[cell] = channel_day.statuses
+                qualities[cell] = channel_day.qualities
         offset = first - first_day * _DAY
         window = slice(offset // step, offset // step + count)
         if offset % step:  # no slot starts on this grid: nothing is known on it
@@ -124,6 +136,46 @@ class IntervalViewHistory:
             result[channel_id] = series
         return result
 
+    def daily_usage(
+        self, channel_ids: Sequence[UUID], interval_minutes: int, start: datetime, end: datetime
+    ) -> Mapping[UUID, np.ndarray]:
+        """Per channel, each UTC day's usage over [start, end) as ``series`` would give
+        it: the day's total when every slot of it lies in the period and has a value,
+        else NaN. One small value a day instead of the day's slots: what the
+        historical-usage check needs. A channel with a day the read model cannot tell
+        about (a row written before it recorded day usage) is left out."""
+        step = interval_minutes * 60
+        first, stop = int(start.timestamp()), int(end.timestamp())
+        channels = list(dict.fromkeys(channel_ids))
+        first_day = first // _DAY
+        day_count = max(0, -(-stop // _DAY) - first_day)
+        totals = np.full((len(channels), day_count), np.nan)
+        unknown = np.zeros(len(channels), dtype=bool)
+        versions = np.zeros((len(channels), day_count), dtype=np.int64)
+        unprojected = self._unprojected()
+        stale: list[tuple[int, int]] = []
+        if channels and day_count:
+            rows = self._usage_rows(channels, (first_day * _DAY, stop, step))
+            row, day = rows["row"].astype(np.int64), rows["first"] // _DAY - first_day
+            totals[row, day] = np.where(rows["complete"] == 1, rows["total"], np.nan)
+            versions[row, day] = rows["version"]
+            unknown[row[rows["complete"] < 0]] = True
+            if unprojected is None:
+                stale = self._stale_by_version(channels, versions, first_day)
+            elif unprojected:
+                stale = self._stale_in_tail(rows, unprojected, channels, versions, first_day)
+        for cell, channel_day in self._read_stale(stale, channels, first_day).items():
+            totals[cell] = np.nan
+            if channel_day is not None:
+                usage = day_usage(channel_day.values, channel_day.qualities)
+                totals[cell] = usage["day_total"] if usage["day_complete"] else np.nan
+        # Days the period covers only in part are not complete in it.
+        if first % _DAY:
+            totals[:, 0] = np.nan
+        if stop % _DAY and day_count:
+            totals[:, -1] = np.nan
+        return {c: totals[index] for index, c in enumerate(channels) if not unknown[index]}
+
     def recorded_days(self, day_ids: Collection[UUID]) -> Collection[UUID]:
         return set(self._event_store_versions(day_ids))
 
@@ -142,6 +194,54 @@ class IntervalViewHistory:
             if self.view.dialect == "postgresql":
                 return self._copied_rows(session, channels, (first, stop, step), record)
             return self._selected_rows(session, channels, (first, stop, step), record)
+
+    def _usage_rows(self, channels: list[UUID], bounds: tuple[int, int, int]) -> np.ndarray:
+        """Row index of the channel, day start, version, whether complete (-1: not
+        recorded), total and day id of the channels' days in [first, stop)."""
+        with self.view.transaction(commit=False) as session:
+            if self.view.dialect != "postgresql":
+                return self._selected_usage_rows(session, channels, bounds)
+            cursor = session.connection().connection.cursor()
+            query = cursor.mogrify(
+                "SELECT c.n - 1, d.first_second, d.version, coalesce(d.day_complete, -1), "
+                "coalesce(d.day_total, 'NaN'), d.day_id "
+                "FROM unnest(%s::uuid[]) WITH ORDINALITY AS c(id, n) "
+                "JOIN interval_days d ON d.channel_id = c.id "
+                "WHERE d.first_second >= %s AND d.first_second < %s AND d.interval_seconds = %s",
+                ([str(channel) for channel in channels], *bounds),
+            ).decode()
+            buffer = io.BytesIO()
+            cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT binary)", buffer)
+        data = buffer.getbuffer()
+        count = (len(data) - _COPY_HEADER - 2) // _USAGE.itemsize
+        return np.frombuffer(data, dtype=_USAGE, offset=_COPY_HEADER, count=count)
+
+    def _selected_usage_rows(
+        self, session: Any, channels: list[UUID], bounds: tuple[int, int, int]
+    ) -> np.ndarray:
+        table = INTERVAL_DAYS
+        first, stop, step = bounds
+        index = {channel: number for number, channel in enumerate(channels)}
+        found = []
+        for part in range(0, len(channels), 500):
+            query = select(
+                table.c.channel_id, table.c.first_second, table.c.version,
+                table.c.day_complete, table.c.day_total, table.c.day_id,
+            ).where(
+                table.c.channel_id.in_(channels[part : part + 500]),
+                table.c.first_second >= first,
+                table.c.first_second < stop,
+                table.c.interval_seconds == step,
+            )  # fmt: skip
+            found.extend(session.execute(query).all())
+        rows = np.zeros(len(found), dtype=_USAGE)
+        for number, (channel, day_start_s, version, complete, total, day_id) in enumerate(found):
+            rows[number]["row"], rows[number]["first"] = index[channel], day_start_s
+            rows[number]["version"] = version
+            rows[number]["complete"] = -1 if complete is None else complete
+            rows[number]["total"] = np.nan if total is None else total
+            rows[number]["day_id"] = day_id.bytes
+        return rows
 
     def _copied_rows(
         self, session: Any, channels: list[UUID], bounds: tuple[int, int, int], record: np.dtype
@@ -269,14 +369,12 @@ class IntervalViewHistory:
         ]
 
     def _read_stale(
-        self,
-        stale: list[tuple[int, int]],
-        channels: list[UUID],
-        first_day: int,
-        arrays: tuple[np.ndarray, np.ndarray, np.ndarray],
-    ) -> None:
-        """Stale days as the event store has them: remembered ones if still current,
-        the others replayed, all in one read."""
+        self, stale: list[tuple[int, int]], channels: list[UUID], first_day: int
+    ) -> dict[tuple[int, int], ChannelDay | None]:
+        """Stale days as the event store has them (None: it has none): remembered ones if
+        still current, the others replayed, all in one read."""
+        if not stale:
+            return {}
         cells = {
             ChannelDay.id_for(channels[row], _day(first_day + col)): (row, col)
             for row, col in stale
@@ -291,15 +389,7 @@ class IntervalViewHistory:
         if wanted:
             days.update(self.readings.get_many_as_of(wanted, None))
             self.days_read_from_store += len(wanted)
-        values, statuses, qualities = arrays
-        for day_id, (row, column) in cells.items():
-            channel_day = days.get(day_id)
-            if channel_day is None:  # the event store has no such day: nothing is known
-                values[row, column], statuses[row, column], qualities[row, column] = np.nan, 0, 0
-                continue
-            values[row, column] = channel_day.values
-            statuses[row, column] = channel_day.statuses
-            qualities[row, column] = channel_day.qualities
+        return {cell: days.get(day_id) for day_id, cell in cells.items()}
 
 
 class BulkExternalPeriods:

@@ -55,7 +55,7 @@ from domain.reading_quality import ReadingQuality
 from domain.vee.estimation import build_plan
 from domain.vee.estimation.plan import estimate_gaps, find_gaps, with_estimates
 from domain.vee.rule_set import RuleSetVersion
-from domain.vee.rules.validation import failed_slots, validate, validate_many
+from domain.vee.rules.validation import clear_rows, failed_slots, validate, validate_many
 from domain.vee.series import (
     EstimationMethod,
     Finding,
@@ -97,6 +97,28 @@ class ReadingsHistory:
 
 
 @runtime_checkable
+class DailyUsageSource(HistorySource, Protocol):
+    """A history source that can also give each day's usage alone (NaN: not complete)."""
+
+    def daily_usage(
+        self, channel_ids: Sequence[UUID], interval_minutes: int, start: datetime, end: datetime
+    ) -> Mapping[UUID, np.ndarray]:
+        """Per channel, each whole UTC day's total in [start, end) when every slot has a
+        value, else NaN; a channel it cannot tell about is left out."""
+        ...
+
+
+@dataclass
+class _BatchContext:
+    """What a batch read before storing anything, shared by its chunks."""
+
+    windows: Mapping[tuple[UUID, int], IntervalSeries]  # full histories, where needed
+    light: Mapping[int, Judgement]  # by plan index: judged from daily usage alone
+    periods: Mapping[str, list[tuple[str, datetime, datetime]]]
+    registers: Mapping[UUID, list[RegisterRead]]
+
+
+@runtime_checkable
 class ExternalPeriodsInBulk(ExternalPeriodSource, Protocol):
     """An external period source that can answer for many service points at once."""
 
@@ -116,6 +138,7 @@ class IngestTimings:
     judge: float = 0.0  # validate, estimate, validate again, stage the events
     store: float = 0.0
     retried_chunks: int = 0
+    without_history: int = 0  # deliveries judged from their history's daily usage alone
 
 
 @dataclass
@@ -198,18 +221,27 @@ class BulkIngest:
         # as it will be during this batch, and a chunk's writes concern its channels only.
         days = self._existing_days(plans)
         looked_up = time.perf_counter()
-        windows = self._history_windows(plans)
         periods = self._period_windows(plans)
         registers = self.readings.stored_register_reads(
             {plan.channel_id for plan in plans},
             min(plan.start for plan in plans),
             max(plan.end for plan in plans),
         )
+        usage = self._daily_usage(plans)
         self.timings.lookup += looked_up - started
         self.timings.history += time.perf_counter() - looked_up
+        # With daily usage at hand, the deliveries no rule fires on are judged from it;
+        # full histories are read for the others only (their estimates need like days).
+        began = time.perf_counter()
+        light = self._judged_without_history(plans, days, usage, periods, registers)
+        read = time.perf_counter()
+        windows = self._history_windows([plan for plan in plans if plan.index not in light])
+        self.timings.judge += read - began
+        self.timings.history += time.perf_counter() - read
+        batch = _BatchContext(windows, light, periods, registers)
         outcomes: list[DeliveryOutcome | None] = [None] * len(deliveries)
         for chunk in self._chunks(plans, days):
-            for plan, outcome in self._ingest_chunk(chunk, windows, periods, registers, provenance):
+            for plan, outcome in self._ingest_chunk(chunk, batch, provenance):
                 outcomes[plan.index] = outcome
         return [outcome for outcome in outcomes if outcome is not None]
 
@@ -311,29 +343,27 @@ class BulkIngest:
     # -- one chunk -----------------------------------------------------------------
 
     def _ingest_chunk(
-        self,
-        chunk: _Chunk,
-        windows: Mapping[tuple[UUID, int], IntervalSeries],
-        periods: Mapping[str, list[tuple[str, datetime, datetime]]],
-        registers: Mapping[UUID, list[RegisterRead]],
-        provenance: Provenance,
+        self, chunk: _Chunk, batch: _BatchContext, provenance: Provenance
     ) -> list[tuple[_Planned, DeliveryOutcome]]:
         started = time.perf_counter()
         results = []
         for wave in _waves(chunk.plans):
             # A wave holds at most one delivery a channel: their contexts do not depend
             # on one another, so the rules screen them together.
+            judgements = {p.index: batch.light[p.index] for p in wave if p.index in batch.light}
+            rest = [plan for plan in wave if plan.index not in judgements]
             contexts = [
-                self._context(plan, chunk, windows[(plan.channel_id, plan.interval)], periods,
-                              registers)
-                for plan in wave
+                self._context(plan, chunk.days, batch.windows[(plan.channel_id, plan.interval)],
+                              batch.periods, batch.registers)
+                for plan in rest
             ]  # fmt: skip
             for plan, context, findings in zip(
-                wave, contexts, _validated(wave, contexts), strict=True
+                rest, contexts, _validated(rest, contexts), strict=True
             ):
-                judgement = judge(context, plan.rules, self.methods, findings)
-                stored = self._stage(chunk, plan, judgement, provenance)
-                results.append((plan, judgement.outcome(stored)))
+                judgements[plan.index] = judge(context, plan.rules, self.methods, findings)
+            for plan in wave:
+                stored = self._stage(chunk, plan, judgements[plan.index], provenance)
+                results.append((plan, judgements[plan.index].outcome(stored)))
         judged = time.perf_counter()
         try:
             self.readings.save(*chunk.staged.values())
@@ -347,6 +377,63 @@ class BulkIngest:
         self.timings.judge += judged - started
         self.timings.store += time.perf_counter() - judged
         return results
+
+    def _judged_without_history(
+        self,
+        plans: list[_Planned],
+        days: dict[UUID, dict[UUID, ChannelDay]],
+        usage: Mapping[tuple[UUID, datetime], np.ndarray],
+        periods: Mapping[str, list[tuple[str, datetime, datetime]]],
+        registers: Mapping[UUID, list[RegisterRead]],
+    ) -> dict[int, Judgement]:
+        """By plan index, the deliveries no rule fires on, judged from their history's
+        daily usage alone (validated whole); the others are left to the full path."""
+        by_rules: dict[int, list[_Planned]] = {}
+        for plan in plans:
+            if (plan.channel_id, plan.start) in usage:
+                by_rules.setdefault(id(plan.rules), []).append(plan)
+        judged: dict[int, Judgement] = {}
+        for group in by_rules.values():
+            contexts = [self._context(plan, days, None, periods, registers) for plan in group]
+            totals = [usage[(plan.channel_id, plan.start)] for plan in group]
+            clear = clear_rows(contexts, group[0].rules, totals)
+            for plan, passed in zip(group, clear.tolist(), strict=True):
+                if passed:
+                    judged[plan.index] = _all_validated(len(plan.values))
+        self.timings.without_history += len(judged)
+        return judged
+
+    def _daily_usage(self, plans: list[_Planned]) -> dict[tuple[UUID, datetime], np.ndarray]:
+        """Per delivery (channel, start) that may be judged without its history, the
+        history as daily usage (none when the history source cannot give it). Only a
+        channel's only delivery of the batch, starting at midnight, is judged so (a
+        later one of the same channel leans on the earlier one, a day begun mid-way is
+        not whole in the history)."""
+        source = self.history
+        if not isinstance(source, DailyUsageSource):
+            return {}
+        count: dict[UUID, int] = {}
+        for plan in plans:
+            count[plan.channel_id] = count.get(plan.channel_id, 0) + 1
+        wanted = [
+            p for p in plans if count[p.channel_id] == 1 and p.start == day_start(p.start.date())
+        ]
+        reach = timedelta(days=self.history_days)
+        usage: dict[tuple[UUID, datetime], np.ndarray] = {}
+        by_interval: dict[int, list[_Planned]] = {}
+        for plan in wanted:
+            by_interval.setdefault(plan.interval, []).append(plan)
+        for interval, group in by_interval.items():
+            first = min(plan.start for plan in group) - reach
+            last = max(plan.start for plan in group)
+            channels = [plan.channel_id for plan in group]
+            found = source.daily_usage(channels, interval, first, last)
+            for plan in group:
+                totals = found.get(plan.channel_id)
+                if totals is not None:
+                    offset = (plan.start - reach - first).days
+                    usage[(plan.channel_id, plan.start)] = totals[offset : offset + reach.days]
+        return usage
 
     def _existing_days(self, plans: list[_Planned]) -> dict[UUID, dict[UUID, ChannelDay]]:
         """The delivered days recorded before, loaded (one query says which exist)."""
@@ -400,18 +487,20 @@ class BulkIngest:
     def _context(
         self,
         plan: _Planned,
-        chunk: _Chunk,
-        window: IntervalSeries,
+        days: dict[UUID, dict[UUID, ChannelDay]],
+        window: IntervalSeries | None,
         periods: Mapping[str, list[tuple[str, datetime, datetime]]],
         registers: Mapping[UUID, list[RegisterRead]],
     ) -> ValidationContext:
+        """The delivery's context; without its history when ``window`` is None."""
         start, end = plan.start, plan.end
         history_start = start - timedelta(days=self.history_days)
-        history = _slice(window, history_start, start)
+        history = None if window is None else _slice(window, history_start, start)
         previously = _empty(start, plan.interval, len(plan.values))
-        for channel_day in chunk.days_of(plan.channel_id).values():
+        for channel_day in days.get(plan.channel_id, {}).values():
             # What this batch already holds is newer than any read: lay it over.
-            _overlay(history, channel_day, raw=False)
+            if history is not None:
+                _overlay(history, channel_day, raw=False)
             _overlay(previously, channel_day, raw=True)
         point = str(plan.settings.get("service_point_id") or "")
         credited = tuple(

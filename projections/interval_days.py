@@ -30,6 +30,7 @@ import numpy as np
 from sqlalchemy import (
     BigInteger,
     Column,
+    Double,
     Index,
     Integer,
     LargeBinary,
@@ -46,6 +47,8 @@ from sqlalchemy.schema import DDL
 
 from domain.channel_day import ChannelDay, day_start
 from domain.reading_quality import ReadingQuality
+
+_MISSING = int(ReadingQuality.MISSING)
 
 _metadata = MetaData()
 
@@ -73,6 +76,12 @@ INTERVAL_DAYS = Table(
     # "" when they are the values bit for bit (the usual case).
     Column("value_texts", Text(), nullable=False),
     Column("raw_texts", Text(), nullable=False),
+    # Whether every slot has a value (1) or not (0), and then the day's usage: what the
+    # historical-usage check of later days needs, without reading their slots. NULL in
+    # rows written before the columns were added (docs/ARCHITECTURE.md, "Read models").
+    # Last: where ALTER TABLE puts them on an upgraded table, so the order is the same.
+    Column("day_complete", Integer()),
+    Column("day_total", Double()),
     Index("interval_days_channel_idx", "channel_id", "first_second"),
 )
 # A row of 96 slots is about 3.7 KB: keep it in the table page, uncompressed, instead of
@@ -195,7 +204,33 @@ class DayBlock:
             "written": self.written.astype(np.uint8).tobytes(),
             "value_texts": self.value_texts,
             "raw_texts": self.raw_texts,
+            **day_usage(self.values, self.qualities),
         }
+
+
+def day_usage(values: np.ndarray, qualities: np.ndarray) -> dict[str, Any]:
+    """Whether the day is complete (what the historical-usage rule counts: no NaN, no
+    MISSING quality) and, if so, its total."""
+    if (np.isnan(values) | (qualities == _MISSING)).any():
+        return {"day_complete": 0, "day_total": None}
+    return {"day_complete": 1, "day_total": float(np.sum(values))}
+
+
+def add_day_usage(session: Session, dialect: str) -> None:
+    """Adds the day-usage columns to a table made before them (rows keep NULL: unknown)."""
+    columns = {row[1] for row in session.execute(text("PRAGMA table_info(interval_days)"))} if (
+        dialect == "sqlite"
+    ) else {
+        row[0]
+        for row in session.execute(
+            text("SELECT column_name FROM information_schema.columns"
+                 " WHERE table_name = 'interval_days' AND table_schema = current_schema()")
+        )
+    }  # fmt: skip
+    if columns and "day_complete" not in columns:
+        real = "REAL" if dialect == "sqlite" else "DOUBLE PRECISION"
+        session.execute(text("ALTER TABLE interval_days ADD COLUMN day_complete INTEGER"))
+        session.execute(text(f"ALTER TABLE interval_days ADD COLUMN day_total {real}"))
 
 
 def render_numbers(values: np.ndarray, raw: np.ndarray) -> tuple[str, str]:
@@ -279,12 +314,15 @@ def _binary_copy(rows: list[dict[str, Any]]) -> io.BytesIO:
         for name in ("first_written", "last_written"):
             value = row[name]
             out.write(struct.pack(">i", -1) if value is None else struct.pack(">ii", 4, value))
-        for name in _COLUMNS[9:]:
+        for name in _COLUMNS[9:-2]:
             data = row[name]
             if isinstance(data, str):
                 data = data.encode()
             out.write(struct.pack(">i", len(data)))
             out.write(data)
+        out.write(struct.pack(">ii", 4, row["day_complete"]))
+        total = row["day_total"]
+        out.write(struct.pack(">i", -1) if total is None else struct.pack(">id", 8, total))
     out.write(struct.pack(">h", -1))
     out.seek(0)
     return out

@@ -29,7 +29,7 @@ from sqlalchemy import func, select, text
 
 from domain.channel_day import ChannelDay
 from domain.reading_quality import ReadingQuality
-from projections.interval_days import INTERVAL_DAYS, DayBlock, write_rows
+from projections.interval_days import INTERVAL_DAYS, DayBlock, add_day_usage, write_rows
 from projections.runner import ReadModelView, continued_originators
 
 _DAY = 86_400
@@ -85,6 +85,9 @@ class IntervalView(ReadModelView):
             create_tables=create_tables,
         )
         self._batch: dict[UUID, _PendingDay] | None = None
+        if create_tables:
+            with self.transaction(commit=True) as session:
+                add_day_usage(session, self.dialect)
 
     # -- writing (inside the runner's transaction) -----------------------------------
 

@@ -46,7 +46,7 @@ DEVICE = Provenance("hes-collector", "load profile read", "device")
 SETUP = Provenance("test", "set-up", "system")
 PERSON = Provenance("olga", "site visit", "ui", "FIELD_READ")
 DAY = date(2026, 3, 4)  # a Wednesday
-KEYS = ("SP-1:A+", "SP-2:A+", "SP-3:A+")
+KEYS = ("SP-1:A+", "SP-2:A+", "SP-3:A+", "SP-4:A+", "SP-5:A+")
 DAYS = [DAY + timedelta(days=offset) for offset in range(-12, 5)]
 
 
@@ -68,11 +68,11 @@ CREDITED = (start_of(DAY + timedelta(days=1), 2), start_of(DAY + timedelta(days=
 
 
 def earlier_days() -> list[Delivery]:
-    """Ten days of two channels before the batch; one with a gap nobody could fill."""
+    """Ten days of four channels before the batch; one with a gap nobody could fill."""
     deliveries = []
     for back in range(10, 0, -1):
         day = DAY - timedelta(days=back)
-        for key, scale in (("SP-1:A+", 3.5), ("SP-2:A+", 5.0)):
+        for key, scale in (("SP-1:A+", 3.5), ("SP-2:A+", 5.0), ("SP-4:A+", 4.0), ("SP-5:A+", 4.0)):
             values = household(day, scale)
             if key == "SP-1:A+" and back == 3:
                 values[24:48] = np.nan
@@ -94,6 +94,8 @@ def the_batch() -> list[Delivery]:
     changed = strict.copy()
     changed[60:64] *= 1.5
     over_the_edit = household(DAY - timedelta(days=1)) * 1.1
+    gapped = household(DAY, 4.0)
+    gapped[30:34] = np.nan
     return [
         delivery("SP-1:A+", start_of(DAY), spiky),
         delivery("SP-2:A+", start_of(DAY), strict),
@@ -103,6 +105,10 @@ def the_batch() -> list[Delivery]:
         delivery("SP-2:A+", start_of(DAY), changed),  # other values: duplicate delivery
         delivery("SP-1:A+", start_of(DAY - timedelta(days=1)), over_the_edit),
         delivery("SP-3:A+", start_of(DAY + timedelta(days=3)), household(DAY + timedelta(3))),
+        # One delivery each: SP-4's is judged from its history's daily usage alone, SP-5's
+        # gap sends it to the full path (its like days come from the history read then).
+        delivery("SP-4:A+", start_of(DAY), household(DAY, 4.0)),
+        delivery("SP-5:A+", start_of(DAY), gapped),
     ]
 
 
@@ -228,6 +234,9 @@ def test_a_batch_is_stored_as_the_one_by_one_workflow_stores_it(
                     one_by_one.readings, key, day
                 ), f"{key} {day}"
         assert (bulk.timings.retried_chunks > 0) == (source == "wrong about existing days")
+        # The read model gives daily usage: SP-4's clean delivery is judged from it alone.
+        light = source in ("read model", "read model behind")
+        assert bulk.timings.without_history == (1 if light else 0)
     finally:
         side.close()
 

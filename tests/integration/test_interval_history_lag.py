@@ -15,6 +15,7 @@ from uuid import UUID
 
 import numpy as np
 import pytest
+from sqlalchemy import text
 
 import adapters.interval_history as interval_history
 from adapters.interval_history import IntervalViewHistory
@@ -69,6 +70,20 @@ def assert_as_the_event_store_has_it(side: Side, history: IntervalViewHistory, d
         assert np.array_equal(got[channel].qualities, expected[channel].qualities)
 
 
+def assert_usage_as_the_event_store_has_it(
+    side: Side, history: IntervalViewHistory, days: int
+) -> None:
+    start, end = start_of(DAY - timedelta(days=2)), start_of(DAY + timedelta(days=days + 1))
+    usage = history.daily_usage(CHANNELS, 15, start, end)
+    expected = ReadingsHistory(side.readings).series(CHANNELS, 15, start, end)
+    for channel in CHANNELS:
+        by_day = expected[channel].values.reshape(-1, 96)
+        missing = np.isnan(by_day).any(axis=1)
+        totals = np.where(missing, np.nan, np.where(missing[:, None], 0, by_day).sum(axis=1))
+        assert np.allclose(usage[channel], totals, rtol=1e-12, equal_nan=True)
+        assert (~missing).sum() == days  # the days delivered, and the days around them
+
+
 def lagging(side: Side) -> tuple[IntervalViewHistory, PollingProjectionRunner]:
     view = IntervalView(shared_datastore(side.store.url))
     return IntervalViewHistory(view, side.readings), PollingProjectionRunner(
@@ -82,6 +97,7 @@ def test_days_the_view_lacks_come_from_what_the_ingest_saved(side: Side) -> None
 
     assert history.view.lags(side.readings.name, "readings_events")
     assert_as_the_event_store_has_it(side, history, days=3)
+    assert_usage_as_the_event_store_has_it(side, history, days=3)
     assert history.days_read_from_store == 0
 
 
@@ -93,6 +109,7 @@ def test_a_day_changed_by_someone_else_since_is_read_from_the_event_store(side: 
 
     assert_as_the_event_store_has_it(side, history, days=3)
     assert history.days_read_from_store == 1
+    assert_usage_as_the_event_store_has_it(side, history, days=3)
 
 
 def test_a_view_far_behind_is_checked_day_by_day_and_still_exact(
@@ -105,6 +122,7 @@ def test_a_view_far_behind_is_checked_day_by_day_and_still_exact(
 
     assert_as_the_event_store_has_it(side, elsewhere, days=3)
     assert elsewhere.days_read_from_store == len(KEYS)
+    assert_usage_as_the_event_store_has_it(side, elsewhere, days=3)
 
 
 def test_a_caught_up_view_reads_nothing_from_the_event_store(side: Side) -> None:
@@ -113,6 +131,7 @@ def test_a_caught_up_view_reads_nothing_from_the_event_store(side: Side) -> None
     runner.catch_up()
 
     assert_as_the_event_store_has_it(side, history, days=2)
+    assert_usage_as_the_event_store_has_it(side, history, days=2)
     assert history.days_read_from_store == 0
     assert not history.view.lags(side.readings.name, "readings_events")
 
@@ -122,3 +141,24 @@ def test_a_day_id_ending_in_zero_bytes_survives_the_rows_fixed_width_field() -> 
     packed = np.array([day_id.bytes], dtype="S16")  # what the rows hold: numpy strips zeros
 
     assert interval_history._day_id(packed[0]) == day_id
+
+
+def test_rows_from_before_day_usage_was_recorded_make_their_channels_read_in_full(
+    side: Side,
+) -> None:
+    history, runner = lagging(side)
+    ingest_days(side, history, runner, days=2)
+    runner.catch_up()
+    engine = shared_datastore(side.store.url).engine
+    with engine.begin() as connection:  # type: ignore[union-attr]
+        for column in ("day_complete", "day_total"):  # the table as an older release made it
+            connection.execute(text(f"ALTER TABLE interval_days DROP COLUMN {column}"))
+
+    upgraded = IntervalViewHistory(IntervalView(shared_datastore(side.store.url)), side.readings)
+    start, end = start_of(DAY - timedelta(days=2)), start_of(DAY + timedelta(days=3))
+
+    assert upgraded.daily_usage(CHANNELS, 15, start, end) == {}  # unknown: read in full
+    assert_as_the_event_store_has_it(side, upgraded, days=2)
+    upgraded.view.reset()
+    PollingProjectionRunner(side.readings, IntervalProjection(upgraded.view)).catch_up()
+    assert_usage_as_the_event_store_has_it(side, upgraded, days=2)

@@ -29,7 +29,12 @@ _MISSING = int(ReadingQuality.MISSING)
 
 
 class DeliveryBatch:
-    def __init__(self, contexts: Sequence[ValidationContext]) -> None:
+    """``history_totals`` (rows, days): each row's history as daily usage only (NaN: a day
+    not complete), for contexts built without their history."""
+
+    def __init__(
+        self, contexts: Sequence[ValidationContext], history_totals: np.ndarray | None = None
+    ) -> None:
         first = contexts[0].series
         if any(
             len(c.series) != len(first) or c.series.interval_minutes != first.interval_minutes
@@ -37,6 +42,7 @@ class DeliveryBatch:
         ):
             raise ValueError("a batch's series must share interval length and slot count")
         self.contexts = contexts
+        self.history_totals = history_totals
         self.interval_minutes = first.interval_minutes
         self.length = len(first)
 
@@ -94,6 +100,22 @@ class DeliveryBatch:
         qualities = np.stack([h.qualities for h in known])
         present = np.where(np.isnan(values) | (qualities == _MISSING), np.nan, values)
         return _by_day(present, lead, self.interval_minutes)
+
+    @cached_property
+    def history_usage(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Per row, the mean total of the history's complete days and how many there are
+        (as ``historical_usage`` counts them); None when the histories do not batch."""
+        if self.history_totals is not None:
+            known = ~np.isnan(self.history_totals)
+            sums = np.where(known, self.history_totals, 0.0).sum(axis=1)
+        else:
+            past = self.history_days
+            if past is None:
+                return None
+            known = ~np.isnan(past).any(axis=2)
+            sums = np.where(known, past.sum(axis=2), 0.0).sum(axis=1)
+        count = known.sum(axis=1)
+        return sums / np.maximum(count, 1), count
 
     @cached_property
     def previously_present(self) -> np.ndarray | None:

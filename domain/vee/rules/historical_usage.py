@@ -37,13 +37,10 @@ class HistoricalUsageCheck:
     severity: Severity = "warn"
 
     def screen(self, batch: DeliveryBatch) -> np.ndarray:
-        past, days = batch.history_days, batch.days
-        if past is None or days is None:
+        usage, days = batch.history_usage, batch.days
+        if usage is None or days is None:
             return batch.everywhere()
-        known = ~np.isnan(past).any(axis=2)
-        history_days = known.sum(axis=1)
-        sums = np.where(known, past.sum(axis=2), 0.0).sum(axis=1)
-        average = (sums / np.maximum(history_days, 1))[:, None]
+        average, history_days = usage[0][:, None], usage[1]
         complete = ~np.isnan(days).any(axis=2)
         totals = np.nansum(days, axis=2)
         # ``check`` sums in another order: a margin far beyond any rounding keeps a total

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import numpy as np
+
 from domain.vee.rules.batch import DeliveryBatch
 from domain.vee.series import Finding, ValidationContext, ValidationRule
 
@@ -29,6 +31,37 @@ def validate_many(
                 if could is None or could[position]:
                     results[row].extend(rule.check(contexts[row]))
     return results
+
+
+def clear_rows(
+    contexts: Sequence[ValidationContext],
+    rules: Sequence[ValidationRule],
+    history_totals: Sequence[np.ndarray],
+) -> np.ndarray:
+    """Per context, whether no rule finds anything and every value is there: such a
+    delivery is validated whole. The contexts carry no history; ``history_totals`` gives
+    each one's as daily usage (what the historical-usage screen needs). A rule without a
+    screen runs ``check`` on the context as given, so it must not look at the history
+    (tests/unit/vee/test_rules_screens.py holds every such rule to that)."""
+    clear = np.zeros(len(contexts), dtype=bool)
+    groups: dict[tuple[int, int, int], list[int]] = {}
+    for row, context in enumerate(contexts):
+        key = (context.series.interval_minutes, len(context.series), len(history_totals[row]))
+        groups.setdefault(key, []).append(row)
+    for rows in groups.values():
+        totals = np.stack([history_totals[row] for row in rows])
+        batch = DeliveryBatch([contexts[row] for row in rows], totals)
+        passed = np.isfinite(batch.values).all(axis=1)
+        for rule in rules:
+            screen = getattr(rule, "screen", None)
+            if screen is not None:
+                passed &= ~screen(batch)
+                continue
+            for position in np.flatnonzero(passed):
+                if rule.check(contexts[rows[position]]):
+                    passed[position] = False
+        clear[rows] = passed
+    return clear
 
 
 def _same_shape(contexts: Sequence[ValidationContext]) -> list[list[int]]:

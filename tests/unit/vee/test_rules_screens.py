@@ -8,6 +8,7 @@ exactly 2 h long): the boundaries are where a screen could go wrong.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import numpy as np
@@ -17,7 +18,8 @@ from domain.reading_quality import ReadingQuality
 from domain.vee.rule_set import DEFAULT_RULE_SET
 from domain.vee.rules import RULES, build_rule
 from domain.vee.rules.batch import DeliveryBatch
-from domain.vee.rules.validation import validate, validate_many
+from domain.vee.rules.days import daily_values
+from domain.vee.rules.validation import clear_rows, validate, validate_many
 from domain.vee.series import IntervalSeries, PowerOutage, ValidationContext
 from tests.unit.vee import MIDNIGHT, at, household_day, interval_series
 
@@ -172,3 +174,50 @@ def test_series_starting_off_midnight_are_screened_as_could_by_day_rules() -> No
     )
 
     assert RULES["spike"]().screen(batch).all()
+
+
+def history_totals(context: ValidationContext) -> np.ndarray:
+    """The history as daily usage only (NaN: not a complete day), as the read model has it."""
+    if context.history is None:
+        return np.zeros(0)
+    past = daily_values(context.history)
+    complete = ~np.isnan(past).any(axis=1)
+    return np.where(complete, np.where(complete[:, None], past, 0.0).sum(axis=1), np.nan)
+
+
+def without_history(context: ValidationContext) -> ValidationContext:
+    return dataclasses.replace(context, history=None)
+
+
+@pytest.mark.parametrize(
+    "name", sorted(name for name, rule in RULES.items() if not hasattr(rule, "screen"))
+)
+def test_a_rule_without_a_screen_does_not_look_at_the_history(
+    name: str, contexts: list[ValidationContext]
+) -> None:
+    rule = RULES[name]()
+
+    assert [rule.check(c) for c in contexts] == [rule.check(without_history(c)) for c in contexts]
+
+
+def test_clear_rows_are_those_nothing_fires_on_given_the_history_as_daily_usage(
+    contexts: list[ValidationContext],
+) -> None:
+    history = interval_series(np.tile(household_day(), 14), start=MIDNIGHT - timedelta(days=14))
+    plain = [
+        ValidationContext(series=interval_series(household_day() * factor), history=history)
+        for factor in (0.5, 0.8, 1.0, 1.2, 2.0, 4.0)  # 4 x the usual day: historical usage
+    ]
+    for rules, group in ((DEFAULT_RULE_SET.build(), plain + contexts), ([*SCREENED], contexts)):
+        light = [without_history(context) for context in group]
+
+        clear = clear_rows(light, rules, [history_totals(context) for context in group])
+
+        whole = np.array(
+            [not validate(c, rules) and bool(np.isfinite(c.series.values).all()) for c in group]
+        )
+        assert not np.any(clear & ~whole)  # never clears what a rule fires on
+    assert clear_rows(
+        [without_history(c) for c in plain], DEFAULT_RULE_SET.build(),
+        [history_totals(c) for c in plain],
+    ).tolist() == [True] * 5 + [False]  # fmt: skip
