@@ -36,6 +36,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -223,10 +224,11 @@ def ingest_worker(url: str, settings: dict[str, Any], share: int, pipe: Any) -> 
     while (number := pipe.recv()) is not None:
         first = FIRST_DAY + timedelta(days=number * args.block_days)
         batch = workload.batch(first, range(args.channels))[share :: args.processes]
-        before = dataclasses.asdict(pipeline.bulk.timings)
+        before, cpu = dataclasses.asdict(pipeline.bulk.timings), time.process_time()
         pipeline.bulk.ingest(batch, DEVICE)
         after = dataclasses.asdict(pipeline.bulk.timings)
-        pipe.send({what: after[what] - before[what] for what in after})
+        spent = {what: after[what] - before[what] for what in after}
+        pipe.send({**spent, "cpu": time.process_time() - cpu})
     pipeline.close()
 
 
@@ -278,10 +280,10 @@ def run_overlapped(
     for number, offset in enumerate(range(0, workload.days, workload.block_days)):
         first = workload.batch(FIRST_DAY + timedelta(days=offset), range(1))[0]
         per_batch[number]["intervals"] = float(workload.channels * len(first.values))
-    started = time.perf_counter()
+    started, postgres_cpu, main_cpu = time.perf_counter(), postgres_seconds(), time.process_time()
     ingesters.send_all(batches)
     reported = [0] * len(ingesters.pipes)
-    projecting = 0.0
+    projecting, ingest_cpu = 0.0, 0.0
     while min(reported) < batches:
         began = time.perf_counter()
         caught = pipeline.read_models.catch_up()
@@ -289,6 +291,7 @@ def run_overlapped(
         for share, pipe in enumerate(ingesters.pipes):
             while reported[share] < batches and pipe.poll():
                 timings = pipe.recv()
+                ingest_cpu += timings.pop("cpu")
                 for what, seconds in timings.items():
                     setattr(
                         pipeline.bulk.timings, what, getattr(pipeline.bulk.timings, what) + seconds
@@ -306,7 +309,31 @@ def run_overlapped(
     seconds = time.perf_counter() - started
     per_batch[-1]["project"] = projecting  # the projections' busy time, all batches
     print(f"  {batches} batches ingested and projected side by side in {seconds:.2f} s", flush=True)
+    days = workload.channels * workload.days
+    cpu = {
+        "ingest processes": ingest_cpu,
+        "projections (main process)": time.process_time() - main_cpu,
+        "PostgreSQL (all its processes)": postgres_seconds() - postgres_cpu,
+    }
+    print(f"  CPU during the pipeline ({seconds * os.cpu_count():.1f} core-seconds there were):")  # type: ignore[operator]
+    for what, spent in cpu.items():
+        print(f"    {what:<32} {spent:6.1f} s  {spent / days * 1e6:6.0f} us a channel day")
+    total = sum(cpu.values())
+    print(f"    {'all':<32} {total:6.1f} s  {total / days * 1e6:6.0f} us a channel day", flush=True)
     return per_batch, seconds
+
+
+def postgres_seconds() -> float:
+    """CPU seconds PostgreSQL's processes have used (Linux /proc; 0 where unreadable)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().split()
+        except OSError:
+            continue
+        if fields[1] == "(postgres)":
+            total += sum(int(value) for value in fields[13:17])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def sample_comparison(pipeline: Pipeline, workload: Workload, size: int) -> list[Stage]:
