@@ -1,25 +1,25 @@
 """History for bulk ingest from the interval read model, checked against the event store.
 
-``IntervalViewHistory`` answers ``application.bulk_ingest.HistorySource``: interval
+``IntervalViewHistory`` answers ``application.bulk_ingest.DailyUsageSource``: interval
 values of many channels for a period in one query over ``interval_days`` (the
 ``IntervalView``'s table: one row per channel day, its slots as arrays, so a 28-day
-history is 28 rows a channel). A read model lags its application, and a lagging history
-would make validation judge against stale values. When the view's tracking position is
-the Readings application's last notification id (one query says so), nothing is stale.
-Otherwise every channel day of the answer is checked: its version in the read model
-against its version in the Readings recorded-time index (``<app>_recorded_times``,
-written in the transaction of the events), and a day whose versions differ is read from
-the event store (``Readings.series``). Either way the answer is what ``Readings.series``
-gives (a row mirrors its ``ChannelDay``); it is only slower while the projection lags.
+history is 28 rows a channel), or only each day's usage (``daily_usage``: what the
+historical-usage check needs). The rows are read by ``adapters/interval_day_rows.py``.
 
-On PostgreSQL the rows come as one binary ``COPY`` parsed by numpy: every row of one
-interval length has the same width, so no Python object is made per row.
+A read model lags its application (its projection may run in another process), and a
+lagging history would make validation judge against stale values. Before the rows, one
+query lists the aggregates the log's unprojected tail changed, with their latest
+versions; a day among them whose row is older (or missing) is stale. A stale day is
+taken from what the caller saved last (``remember``) when that is still the event
+store's version, else replayed from the event store, all stale days in one read. A view
+too far behind to list its tail (over ``_TAIL`` aggregates) has every day of the answer
+checked against the Readings recorded-time index instead. Either way the answer is what
+``Readings.series`` gives (a row mirrors its ``ChannelDay``).
+
 ``BulkExternalPeriods`` gives billing's periods of many service points in one query.
 """
-
 from __future__ import annotations
 
-import io
 from collections import OrderedDict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -29,33 +29,16 @@ from uuid import UUID
 import numpy as np
 from sqlalchemy import func, select, text
 
+from adapters.interval_day_rows import day_id_of, slot_rows, usage_rows
 from application.readings import Readings
 from domain.channel_day import ChannelDay
 from domain.vee.series import IntervalSeries
 from projections.external_periods import EXTERNAL_PERIODS, ExternalPeriodView
-from projections.interval_days import INTERVAL_DAYS, day_usage
+from projections.interval_days import day_usage
 from projections.interval_view import IntervalView
 
 _DAY = 86_400
 _TAIL = 100_000  # aggregates changed since the view's position, listed; more: checked by day
-_COPY_HEADER = 19  # signature, flags, header extension length
-
-
-def _record(slots: int) -> np.dtype:
-    """One row of the binary COPY below: big-endian lengths, the arrays as stored (LE)."""
-    return np.dtype(
-        [("fields", ">i2"), ("l1", ">i4"), ("row", ">i8"), ("l2", ">i4"), ("first", ">i8"),
-         ("l3", ">i4"), ("version", ">i4"), ("l4", ">i4"), ("values", "<f8", (slots,)),
-         ("l5", ">i4"), ("statuses", "u1", (slots,)), ("l6", ">i4"),
-         ("qualities", "u1", (slots,)), ("l7", ">i4"), ("day_id", "S16")]
-    )  # fmt: skip
-
-
-_USAGE = np.dtype(
-    [("fields", ">i2"), ("l1", ">i4"), ("row", ">i8"), ("l2", ">i4"), ("first", ">i8"),
-     ("l3", ">i4"), ("version", ">i4"), ("l4", ">i4"), ("complete", ">i4"), ("l5", ">i4"),
-     ("total", ">f8"), ("l6", ">i4"), ("day_id", "S16")]
-)  # fmt: skip
 
 
 class IntervalViewHistory:
@@ -99,7 +82,7 @@ class IntervalViewHistory:
         unprojected = self._unprojected()
         stale: list[tuple[int, int]] = []
         if channels and count:
-            rows = self._rows(channels, first_day * _DAY, stop, step)
+            rows = slot_rows(self.view, channels, first_day * _DAY, stop, step)
             row, day = rows["row"].astype(np.int64), rows["first"] // _DAY - first_day
             values[row, day] = rows["values"]
             statuses[row, day] = rows["statuses"]
@@ -155,7 +138,7 @@ class IntervalViewHistory:
         unprojected = self._unprojected()
         stale: list[tuple[int, int]] = []
         if channels and day_count:
-            rows = self._usage_rows(channels, (first_day * _DAY, stop, step))
+            rows = usage_rows(self.view, channels, (first_day * _DAY, stop, step))
             row, day = rows["row"].astype(np.int64), rows["first"] // _DAY - first_day
             totals[row, day] = np.where(rows["complete"] == 1, rows["total"], np.nan)
             versions[row, day] = rows["version"]
@@ -185,122 +168,6 @@ class IntervalViewHistory:
     def _events_table(self) -> str:
         recorder: Any = self.readings.recorder
         return str(recorder.events_table_name)
-
-    def _rows(self, channels: list[UUID], first: int, stop: int, step: int) -> np.ndarray:
-        """Row index of the channel, day start, version, values, statuses, qualities of
-        the channels' days starting in [first, stop) with intervals of ``step`` seconds."""
-        record = _record(_DAY // step)
-        with self.view.transaction(commit=False) as session:
-            if self.view.dialect == "postgresql":
-                return self._copied_rows(session, channels, (first, stop, step), record)
-            return self._selected_rows(session, channels, (first, stop, step), record)
-
-    def _usage_rows(self, channels: list[UUID], bounds: tuple[int, int, int]) -> np.ndarray:
-        """Row index of the channel, day start, version, whether complete (-1: not
-        recorded), total and day id of the channels' days in [first, stop)."""
-        with self.view.transaction(commit=False) as session:
-            if self.view.dialect != "postgresql":
-                return self._selected_usage_rows(session, channels, bounds)
-            cursor = session.connection().connection.cursor()
-            query = cursor.mogrify(
-                "SELECT c.n - 1, d.first_second, d.version, coalesce(d.day_complete, -1), "
-                "coalesce(d.day_total, 'NaN'), d.day_id "
-                "FROM unnest(%s::uuid[]) WITH ORDINALITY AS c(id, n) "
-                "JOIN interval_days d ON d.channel_id = c.id "
-                "WHERE d.first_second >= %s AND d.first_second < %s AND d.interval_seconds = %s",
-                ([str(channel) for channel in channels], *bounds),
-            ).decode()
-            buffer = io.BytesIO()
-            cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT binary)", buffer)
-        data = buffer.getbuffer()
-        count = (len(data) - _COPY_HEADER - 2) // _USAGE.itemsize
-        return np.frombuffer(data, dtype=_USAGE, offset=_COPY_HEADER, count=count)
-
-    def _selected_usage_rows(
-        self, session: Any, channels: list[UUID], bounds: tuple[int, int, int]
-    ) -> np.ndarray:
-        table = INTERVAL_DAYS
-        first, stop, step = bounds
-        index = {channel: number for number, channel in enumerate(channels)}
-        found = []
-        for part in range(0, len(channels), 500):
-            query = select(
-                table.c.channel_id, table.c.first_second, table.c.version,
-                table.c.day_complete, table.c.day_total, table.c.day_id,
-            ).where(
-                table.c.channel_id.in_(channels[part : part + 500]),
-                table.c.first_second >= first,
-                table.c.first_second < stop,
-                table.c.interval_seconds == step,
-            )  # fmt: skip
-            found.extend(session.execute(query).all())
-        rows = np.zeros(len(found), dtype=_USAGE)
-        for number, (channel, day_start_s, version, complete, total, day_id) in enumerate(found):
-            rows[number]["row"], rows[number]["first"] = index[channel], day_start_s
-            rows[number]["version"] = version
-            rows[number]["complete"] = -1 if complete is None else complete
-            rows[number]["total"] = np.nan if total is None else total
-            rows[number]["day_id"] = day_id.bytes
-        return rows
-
-    def _copied_rows(
-        self, session: Any, channels: list[UUID], bounds: tuple[int, int, int], record: np.dtype
-    ) -> np.ndarray:
-        cursor = session.connection().connection.cursor()
-        # The channel's position in the list comes from the join, so rows need no lookup.
-        query = cursor.mogrify(
-            "SELECT c.n - 1, d.first_second, d.version, d.slot_values, d.meter_statuses, "
-            "d.qualities, d.day_id FROM unnest(%s::uuid[]) WITH ORDINALITY AS c(id, n) "
-            "JOIN interval_days d ON d.channel_id = c.id "
-            "WHERE d.first_second >= %s AND d.first_second < %s AND d.interval_seconds = %s",
-            ([str(channel) for channel in channels], *bounds),
-        ).decode()
-        buffer = io.BytesIO()
-        cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT binary)", buffer)
-        data = buffer.getbuffer()
-        count = (len(data) - _COPY_HEADER - 2) // record.itemsize
-        return np.frombuffer(data, dtype=record, offset=_COPY_HEADER, count=count)
-
-    def _selected_rows(
-        self, session: Any, channels: list[UUID], bounds: tuple[int, int, int], record: np.dtype
-    ) -> np.ndarray:
-        table = INTERVAL_DAYS
-        first, stop, step = bounds
-        index = {channel: number for number, channel in enumerate(channels)}
-        found = []
-        for part in range(0, len(channels), 500):
-            query = select(
-                table.c.channel_id,
-                table.c.first_second,
-                table.c.version,
-                table.c.slot_values,
-                table.c.meter_statuses,
-                table.c.qualities,
-                table.c.day_id,
-            ).where(
-                table.c.channel_id.in_(channels[part : part + 500]),
-                table.c.first_second >= first,
-                table.c.first_second < stop,
-                table.c.interval_seconds == step,
-            )
-            found.extend(session.execute(query).all())
-        rows = np.zeros(len(found), dtype=record)
-        for number, (
-            channel,
-            first_second,
-            version,
-            values,
-            statuses,
-            qualities,
-            day_id,
-        ) in enumerate(found):
-            rows[number]["row"], rows[number]["first"] = index[channel], first_second
-            rows[number]["version"] = version
-            rows[number]["values"] = np.frombuffer(values, dtype="<f8")
-            rows[number]["statuses"] = np.frombuffer(statuses, dtype=np.uint8)
-            rows[number]["qualities"] = np.frombuffer(qualities, dtype=np.uint8)
-            rows[number]["day_id"] = day_id.bytes
-        return rows
 
     def _event_store_versions(self, day_ids: Collection[UUID]) -> dict[UUID, int]:
         table = self._versions
@@ -345,7 +212,7 @@ class IntervalViewHistory:
         stale = [
             (int(rows["row"][at]), int(rows["first"][at] // _DAY - first_day))
             for at in behind
-            if unprojected[_day_id(rows["day_id"][at])] != int(rows["version"][at])
+            if unprojected[day_id_of(rows["day_id"][at])] != int(rows["version"][at])
         ]
         # Days the view has no row for may have been opened since (ids made only for those).
         for row, column in zip(*np.nonzero(versions == 0), strict=True):
@@ -423,11 +290,6 @@ class BulkExternalPeriods:
                 moments = (datetime.fromtimestamp(first, UTC), datetime.fromtimestamp(last, UTC))
                 found.setdefault(point, []).append((kind, *moments))
         return found
-
-
-def _day_id(packed: bytes) -> UUID:
-    # numpy drops the trailing zero bytes of an "S16" item: put them back.
-    return UUID(bytes=bytes(packed).ljust(16, b"\x00"))
 
 
 def _uuid(value: Any) -> UUID:

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import text
 
 import adapters.interval_history as interval_history
+from adapters.interval_day_rows import day_id_of
 from adapters.interval_history import IntervalViewHistory
 from adapters.persistence.factory import shared_datastore
 from application.bulk_ingest import BulkIngest, ReadingsHistory
@@ -140,7 +141,7 @@ def test_a_day_id_ending_in_zero_bytes_survives_the_rows_fixed_width_field() -> 
     day_id = UUID(bytes=bytes(range(1, 14)) + b"\x00\x00\x00")
     packed = np.array([day_id.bytes], dtype="S16")  # what the rows hold: numpy strips zeros
 
-    assert interval_history._day_id(packed[0]) == day_id
+    assert day_id_of(packed[0]) == day_id
 
 
 def test_rows_from_before_day_usage_was_recorded_make_their_channels_read_in_full(
