@@ -18,6 +18,7 @@ checked against the Readings recorded-time index instead. Either way the answer 
 
 ``BulkExternalPeriods`` gives billing's periods of many service points in one query.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -80,7 +81,7 @@ class IntervalViewHistory:
         versions = np.zeros((len(channels), day_count), dtype=np.int64)
         # Read before the rows: rows read after it are at least as new as this.
         unprojected = self._unprojected()
-        stale: list[tuple[int, int]] = []
+        stale: dict[UUID, tuple[int, int, int]] = {}
         if channels and count:
             rows = slot_rows(self.view, channels, first_day * _DAY, stop, step)
             row, day = rows["row"].astype(np.int64), rows["first"] // _DAY - first_day
@@ -92,7 +93,7 @@ class IntervalViewHistory:
                 stale = self._stale_by_version(channels, versions, first_day)
             elif unprojected:
                 stale = self._stale_in_tail(rows, unprojected, channels, versions, first_day)
-        for cell, channel_day in self._read_stale(stale, channels, first_day).items():
+        for cell, channel_day in self._read_stale(stale).items():
             if channel_day is None:  # the event store has no such day: nothing is known
                 values[cell], statuses[cell], qualities[cell] = np.nan, 0, 0
             else:
@@ -136,7 +137,7 @@ class IntervalViewHistory:
         unknown = np.zeros(len(channels), dtype=bool)
         versions = np.zeros((len(channels), day_count), dtype=np.int64)
         unprojected = self._unprojected()
-        stale: list[tuple[int, int]] = []
+        stale: dict[UUID, tuple[int, int, int]] = {}
         if channels and day_count:
             rows = usage_rows(self.view, channels, (first_day * _DAY, stop, step))
             row, day = rows["row"].astype(np.int64), rows["first"] // _DAY - first_day
@@ -147,7 +148,7 @@ class IntervalViewHistory:
                 stale = self._stale_by_version(channels, versions, first_day)
             elif unprojected:
                 stale = self._stale_in_tail(rows, unprojected, channels, versions, first_day)
-        for cell, channel_day in self._read_stale(stale, channels, first_day).items():
+        for cell, channel_day in self._read_stale(stale).items():
             totals[cell] = np.nan
             if channel_day is not None:
                 usage = day_usage(channel_day.values, channel_day.qualities)
@@ -205,58 +206,55 @@ class IntervalViewHistory:
         channels: list[UUID],
         versions: np.ndarray,
         first_day: int,
-    ) -> list[tuple[int, int]]:
-        """Cells (channel row, day column) the tail of the log changed since the view."""
+    ) -> dict[UUID, tuple[int, int, int]]:
+        """Days the log's unprojected tail changed since the view: by day id, the cell
+        (channel row, day column) and the version the event store holds."""
         tail = np.array([day_id.bytes for day_id in unprojected], dtype="S16")
-        behind = np.flatnonzero(np.isin(rows["day_id"], tail))
-        stale = [
-            (int(rows["row"][at]), int(rows["first"][at] // _DAY - first_day))
-            for at in behind
-            if unprojected[day_id_of(rows["day_id"][at])] != int(rows["version"][at])
-        ]
+        stale = {}
+        for at in np.flatnonzero(np.isin(rows["day_id"], tail)):
+            day_id = day_id_of(rows["day_id"][at])
+            if unprojected[day_id] != int(rows["version"][at]):
+                cell = (int(rows["row"][at]), int(rows["first"][at] // _DAY - first_day))
+                stale[day_id] = (*cell, unprojected[day_id])
         # Days the view has no row for may have been opened since (ids made only for those).
         for row, column in zip(*np.nonzero(versions == 0), strict=True):
-            if ChannelDay.id_for(channels[row], _day(first_day + int(column))) in unprojected:
-                stale.append((int(row), int(column)))
+            day_id = ChannelDay.id_for(channels[row], _day(first_day + int(column)))
+            if day_id in unprojected:
+                stale[day_id] = (int(row), int(column), unprojected[day_id])
         return stale
 
     def _stale_by_version(
         self, channels: list[UUID], versions: np.ndarray, first_day: int
-    ) -> list[tuple[int, int]]:
+    ) -> dict[UUID, tuple[int, int, int]]:
         cells = {
             ChannelDay.id_for(channel, _day(first_day + column)): (row, column)
             for row, channel in enumerate(channels)
             for column in range(versions.shape[1])
         }
         current = self._event_store_versions(cells)
-        return [
-            (row, column)
+        return {
+            day_id: (row, column, current.get(day_id, 0))
             for day_id, (row, column) in cells.items()
             if current.get(day_id, 0) != versions[row, column]
-        ]
+        }
 
     def _read_stale(
-        self, stale: list[tuple[int, int]], channels: list[UUID], first_day: int
+        self, stale: Mapping[UUID, tuple[int, int, int]]
     ) -> dict[tuple[int, int], ChannelDay | None]:
-        """Stale days as the event store has them (None: it has none): remembered ones if
-        still current, the others replayed, all in one read."""
-        if not stale:
-            return {}
-        cells = {
-            ChannelDay.id_for(channels[row], _day(first_day + col)): (row, col)
-            for row, col in stale
-        }
-        current = self._event_store_versions(cells)
+        """Stale days at the versions the event store holds (None: it has none): the
+        remembered ones at that very version, the others replayed, in one read."""
         days: dict[UUID, ChannelDay] = {}
-        for day_id, version in current.items():
+        for day_id, (_, _, version) in stale.items():
             remembered = self._remembered.get(day_id)
-            if remembered is not None and remembered.version == version:
+            if version and remembered is not None and remembered.version == version:
                 days[day_id] = remembered
-        wanted = [day_id for day_id in current if day_id not in days]
+        wanted = [
+            day_id for day_id, (_, _, version) in stale.items() if version and day_id not in days
+        ]
         if wanted:
             days.update(self.readings.get_many_as_of(wanted, None))
             self.days_read_from_store += len(wanted)
-        return {cell: days.get(day_id) for day_id, cell in cells.items()}
+        return {(row, column): days.get(day_id) for day_id, (row, column, _) in stale.items()}
 
 
 class BulkExternalPeriods:
