@@ -22,7 +22,7 @@ checked against the Readings recorded-time index instead. Either way the answer 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -44,10 +44,19 @@ _TAIL = 100_000  # aggregates changed since the view's position, listed; more: c
 
 class IntervalViewHistory:
     def __init__(
-        self, view: IntervalView, readings: Readings, *, remembered_days: int = 50_000
+        self,
+        view: IntervalView,
+        readings: Readings,
+        *,
+        remembered_days: int = 50_000,
+        catch_up: Callable[[], object] | None = None,
     ) -> None:
+        """``catch_up``: brings the view up to date; called when it is too far behind to
+        list what it lacks (no projection running anywhere, say), so that the cost of a
+        read stays bounded instead of replaying ever more days."""
         self.view = view
         self.readings = readings
+        self.catch_up = catch_up
         recorder: Any = readings.recorder
         self._versions = recorder.recorded_times  # adapters.persistence.recorder
         self._remembered: OrderedDict[UUID, ChannelDay] = OrderedDict()
@@ -187,6 +196,13 @@ class IntervalViewHistory:
     def _unprojected(self) -> dict[UUID, int] | None:
         """The latest version of every aggregate with events the view has not processed
         (empty: the view is caught up); None when there are too many to list."""
+        tail = self._tail()
+        if tail is None and self.catch_up is not None:
+            self.catch_up()
+            tail = self._tail()
+        return tail
+
+    def _tail(self) -> dict[UUID, int] | None:
         recorder: Any = self.readings.recorder
         query = text(
             f"SELECT originator_id, max(originator_version) FROM {recorder.events_table_name}"

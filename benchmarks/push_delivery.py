@@ -8,7 +8,10 @@ same store).
                                                  [--pushes 600] [--warm-up 100]
 
 One 15-min channel gets one interval per push, as a meter pushing every quarter hour
-delivers them; the first ``--warm-up`` pushes build history and are not timed.
+delivers them; the first ``--warm-up`` pushes build history and are not timed. A second
+channel gets the same pushes through the installation's ``DeliveryBatches`` (what the
+collection uses: BulkIngest with the read-model history), one at a time, the read
+models caught up every 50 pushes outside the timing.
 """
 
 from __future__ import annotations
@@ -87,12 +90,27 @@ def run(backend: str, args: argparse.Namespace) -> None:
             date(2026, 1, 1),
             SETUP,
         )  # fmt: skip
+        registry.register(
+            "channel",
+            {"channel_key": "K2", "service_point_id": "SP", "kind": "metered", "unit": "kWh",
+             "interval_minutes": 15, "meter_serial": "M", "meter_channel": "1.0.2.29.0.255"},
+            date(2026, 1, 1),
+            SETUP,
+        )  # fmt: skip
         workflow = VeeWorkflow(registry, readings)
+        batches = installation.collection.deliveries
+        assert batches is not None
         channel_id = Channel.id_for("K")
 
         def push(number: int) -> None:
             delivery = Delivery("K", START + STEP * number, np.array([0.5]), np.zeros(1))
             workflow.process(delivery, DEVICE)
+
+        def push_batched(number: int) -> None:
+            # What the collection does with a pushed profile: DeliveryBatches, a batch of
+            # one here (BulkIngest, its history from the interval read model).
+            delivery = Delivery("K2", START + STEP * number, np.array([0.5]), np.zeros(1))
+            batches.process(delivery, DEVICE)
 
         def window(number: int) -> tuple[datetime, datetime, datetime]:
             start = START + STEP * number
@@ -109,8 +127,16 @@ def run(backend: str, args: argparse.Namespace) -> None:
 
         for number in range(args.warm_up):
             push(number)
+            push_batched(number)
+        installation.read_models.catch_up()
         timed = range(args.warm_up, args.warm_up + args.pushes)
         pushed = mean_ms(push, timed)
+        # The server's projection runner follows meanwhile: here every 50 pushes, untimed.
+        batched_means = []
+        for first in range(timed.start, timed.stop, 50):
+            batched_means.append(mean_ms(push_batched, range(first, min(first + 50, timed.stop))))
+            installation.read_models.catch_up()
+        batched = statistics.mean(batched_means)
         # Both reads over the same pushed days, interleaved so that load hits them alike.
         read_together, read_apart = [], []
         for number in timed:
@@ -118,6 +144,7 @@ def run(backend: str, args: argparse.Namespace) -> None:
             read_apart.append(mean_ms(one_by_one, range(number, number + 1)))
         together_ms, apart_ms = statistics.mean(read_together), statistics.mean(read_apart)
         print(f"{backend:9} one-interval push, whole workflow      {pushed:7.2f} ms")
+        print(f"{backend:9} the same through DeliveryBatches       {batched:7.2f} ms")
         print(f"{backend:9} its context read together (1 query)    {together_ms:7.2f} ms")
         print(
             f"{backend:9} the same read apart (3 queries, baseline) {apart_ms:5.2f} ms"

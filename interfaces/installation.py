@@ -106,7 +106,9 @@ class Installation:
                 BulkIngest(
                     registry,
                     readings,
-                    IntervalViewHistory(read_models.intervals, readings),
+                    IntervalViewHistory(
+                        read_models.intervals, readings, catch_up=read_models.fresh_intervals
+                    ),
                     external_periods=BulkExternalPeriods(read_models.external_periods),
                 )
             ),

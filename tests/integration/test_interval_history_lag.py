@@ -163,3 +163,16 @@ def test_rows_from_before_day_usage_was_recorded_make_their_channels_read_in_ful
     upgraded.view.reset()
     PollingProjectionRunner(side.readings, IntervalProjection(upgraded.view)).catch_up()
     assert_usage_as_the_event_store_has_it(side, upgraded, days=2)
+
+
+def test_a_view_too_far_behind_is_caught_up_first_when_the_history_can(
+    side: Side, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    history, runner = lagging(side)
+    ingest_days(side, history, runner, days=3)
+    monkeypatch.setattr(interval_history, "_TAIL", 1)
+    caught_up = IntervalViewHistory(history.view, side.readings, catch_up=runner.catch_up)
+
+    assert_as_the_event_store_has_it(side, caught_up, days=3)
+    assert caught_up.days_read_from_store == 0  # nothing replayed: the view has them now
+    assert not history.view.lags(side.readings.name, "readings_events")
