@@ -5,6 +5,7 @@ width, so no Python object is made per row), a plain select on SQLite."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -38,13 +39,13 @@ USAGE = np.dtype(
 def slot_rows(
     view: IntervalView, channels: list[UUID], first: int, stop: int, step: int
 ) -> np.ndarray:
-    """Row index of the channel, day start, version, values, statuses, qualities of
-    the channels' days starting in [first, stop) with intervals of ``step`` seconds."""
-    record = _record(_DAY // step)
-    with view.transaction(commit=False) as session:
-        if view.dialect == "postgresql":
-            return _copied_rows(session, channels, (first, stop, step), record)
-        return _selected_rows(session, channels, (first, stop, step), record)
+    """Row index of the channel, day start, version, values, statuses, qualities and day
+    id of the channels' days starting in [first, stop) with intervals of ``step`` s."""
+    return _rows(
+        view, channels, (first, stop, step), _record(_DAY // step),
+        "d.slot_values, d.meter_statuses, d.qualities, d.day_id",
+        ("slot_values", "meter_statuses", "qualities", "day_id"), _slot_fields,
+    )  # fmt: skip
 
 
 def usage_rows(
@@ -52,61 +53,60 @@ def usage_rows(
 ) -> np.ndarray:
     """Row index of the channel, day start, version, whether complete (-1: not
     recorded), total and day id of the channels' days in [first, stop)."""
-    with view.transaction(commit=False) as session:
-        if view.dialect != "postgresql":
-            return _selected_usage_rows(session, channels, bounds)
-        cursor = session.connection().connection.cursor()
-        query = cursor.mogrify(
-            "SELECT c.n - 1, d.first_second, d.version, coalesce(d.day_complete, -1), "
-            "coalesce(d.day_total, 'NaN'), d.day_id "
-            "FROM unnest(%s::uuid[]) WITH ORDINALITY AS c(id, n) "
-            "JOIN interval_days d ON d.channel_id = c.id "
-            "WHERE d.first_second >= %s AND d.first_second < %s AND d.interval_seconds = %s",
-            ([str(channel) for channel in channels], *bounds),
-        ).decode()
-        buffer = io.BytesIO()
-        cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT binary)", buffer)
-    data = buffer.getbuffer()
-    count = (len(data) - _COPY_HEADER - 2) // USAGE.itemsize
-    return np.frombuffer(data, dtype=USAGE, offset=_COPY_HEADER, count=count)
+    return _rows(
+        view, channels, bounds, USAGE,
+        "coalesce(d.day_complete, -1), coalesce(d.day_total, 'NaN'), d.day_id",
+        ("day_complete", "day_total", "day_id"), _usage_fields,
+    )  # fmt: skip
 
 
-def _selected_usage_rows(
-    session: Any, channels: list[UUID], bounds: tuple[int, int, int]
+def _slot_fields(row: Any, values: bytes, statuses: bytes, qualities: bytes, day: UUID) -> None:
+    row["values"] = np.frombuffer(values, dtype="<f8")
+    row["statuses"] = np.frombuffer(statuses, dtype=np.uint8)
+    row["qualities"] = np.frombuffer(qualities, dtype=np.uint8)
+    row["day_id"] = day.bytes
+
+
+def _usage_fields(row: Any, complete: int | None, total: float | None, day: UUID) -> None:
+    row["complete"] = -1 if complete is None else complete
+    row["total"] = np.nan if total is None else total
+    row["day_id"] = day.bytes
+
+
+def _rows(
+    view: IntervalView,
+    channels: list[UUID],
+    bounds: tuple[int, int, int],
+    record: np.dtype,
+    copied_columns: str,
+    selected_columns: tuple[str, ...],
+    fill: Callable[..., None],
 ) -> np.ndarray:
-    table = INTERVAL_DAYS
-    first, stop, step = bounds
+    with view.transaction(commit=False) as session:
+        if view.dialect == "postgresql":
+            return _copied(session, channels, bounds, record, copied_columns)
+        found = _selected(session, channels, bounds, selected_columns)
     index = {channel: number for number, channel in enumerate(channels)}
-    found = []
-    for part in range(0, len(channels), 500):
-        query = select(
-            table.c.channel_id, table.c.first_second, table.c.version,
-            table.c.day_complete, table.c.day_total, table.c.day_id,
-        ).where(
-            table.c.channel_id.in_(channels[part : part + 500]),
-            table.c.first_second >= first,
-            table.c.first_second < stop,
-            table.c.interval_seconds == step,
-        )  # fmt: skip
-        found.extend(session.execute(query).all())
-    rows = np.zeros(len(found), dtype=USAGE)
-    for number, (channel, day_start_s, version, complete, total, day_id) in enumerate(found):
-        rows[number]["row"], rows[number]["first"] = index[channel], day_start_s
-        rows[number]["version"] = version
-        rows[number]["complete"] = -1 if complete is None else complete
-        rows[number]["total"] = np.nan if total is None else total
-        rows[number]["day_id"] = day_id.bytes
+    rows = np.zeros(len(found), dtype=record)
+    for number, (channel, first_second, version, *rest) in enumerate(found):
+        row = rows[number]  # a view: its fields are written in place
+        row["row"], row["first"], row["version"] = index[channel], first_second, version
+        fill(row, *rest)
     return rows
 
 
-def _copied_rows(
-    session: Any, channels: list[UUID], bounds: tuple[int, int, int], record: np.dtype
+def _copied(
+    session: Any,
+    channels: list[UUID],
+    bounds: tuple[int, int, int],
+    record: np.dtype,
+    columns: str,
 ) -> np.ndarray:
     cursor = session.connection().connection.cursor()
     # The channel's position in the list comes from the join, so rows need no lookup.
     query = cursor.mogrify(
-        "SELECT c.n - 1, d.first_second, d.version, d.slot_values, d.meter_statuses, "
-        "d.qualities, d.day_id FROM unnest(%s::uuid[]) WITH ORDINALITY AS c(id, n) "
+        f"SELECT c.n - 1, d.first_second, d.version, {columns} "
+        "FROM unnest(%s::uuid[]) WITH ORDINALITY AS c(id, n) "
         "JOIN interval_days d ON d.channel_id = c.id "
         "WHERE d.first_second >= %s AND d.first_second < %s AND d.interval_seconds = %s",
         ([str(channel) for channel in channels], *bounds),
@@ -118,22 +118,18 @@ def _copied_rows(
     return np.frombuffer(data, dtype=record, offset=_COPY_HEADER, count=count)
 
 
-def _selected_rows(
-    session: Any, channels: list[UUID], bounds: tuple[int, int, int], record: np.dtype
-) -> np.ndarray:
+def _selected(
+    session: Any, channels: list[UUID], bounds: tuple[int, int, int], columns: tuple[str, ...]
+) -> list[Any]:
     table = INTERVAL_DAYS
     first, stop, step = bounds
-    index = {channel: number for number, channel in enumerate(channels)}
     found = []
     for part in range(0, len(channels), 500):
         query = select(
             table.c.channel_id,
             table.c.first_second,
             table.c.version,
-            table.c.slot_values,
-            table.c.meter_statuses,
-            table.c.qualities,
-            table.c.day_id,
+            *(table.c[name] for name in columns),
         ).where(
             table.c.channel_id.in_(channels[part : part + 500]),
             table.c.first_second >= first,
@@ -141,23 +137,7 @@ def _selected_rows(
             table.c.interval_seconds == step,
         )
         found.extend(session.execute(query).all())
-    rows = np.zeros(len(found), dtype=record)
-    for number, (
-        channel,
-        first_second,
-        version,
-        values,
-        statuses,
-        qualities,
-        day_id,
-    ) in enumerate(found):
-        rows[number]["row"], rows[number]["first"] = index[channel], first_second
-        rows[number]["version"] = version
-        rows[number]["values"] = np.frombuffer(values, dtype="<f8")
-        rows[number]["statuses"] = np.frombuffer(statuses, dtype=np.uint8)
-        rows[number]["qualities"] = np.frombuffer(qualities, dtype=np.uint8)
-        rows[number]["day_id"] = day_id.bytes
-    return rows
+    return found
 
 
 def day_id_of(packed: bytes) -> UUID:

@@ -28,10 +28,9 @@ from domain.reading_quality import ReadingQuality
 from domain.vee.estimation import build_plan
 from domain.vee.estimation.plan import estimate_gaps, find_gaps, with_estimates
 from domain.vee.rule_set import DEFAULT_RULE_SET, RuleSetVersion
-from domain.vee.rules.validation import failed_slots, validate
+from domain.vee.rules.validation import failed_slots, pointed_at, validate
 from domain.vee.series import (
     EstimationMethod,
-    Finding,
     IntervalSeries,
     PowerOutage,
     RegisterRead,
@@ -133,7 +132,7 @@ class VeeWorkflow:
         # Only intervals a rule points at (and missing ones) are estimated; a finding about
         # the whole block (a clock drift, say) leaves its values for a person.
         to_estimate = qualities.copy()
-        to_estimate[sorted(failing - _pointed_at(findings))] = ReadingQuality.VALIDATED
+        to_estimate[sorted(failing - pointed_at(findings))] = ReadingQuality.VALIDATED
         judged = dataclasses.replace(
             context, series=dataclasses.replace(incoming, qualities=to_estimate)
         )
@@ -142,7 +141,7 @@ class VeeWorkflow:
         estimated = {slot for estimate in estimates for slot in estimate.slots}
         validation = BlockValidation(
             qualities=qualities,
-            findings=[_stored(finding) for finding in findings],
+            findings=[finding.as_stored() for finding in findings],
             estimator=ESTIMATOR,
             estimates=[BlockEstimate(e.slots, e.values, e.method) for e in estimates],
         )
@@ -193,21 +192,5 @@ class VeeWorkflow:
         if not estimates:
             return estimates
         filled = dataclasses.replace(context, series=with_estimates(context.series, estimates))
-        failing = _pointed_at(validate(filled, rules))
+        failing = pointed_at(validate(filled, rules))
         return [e for e in estimates if not failing.intersection(e.slots)]
-
-
-def _pointed_at(findings: Sequence[Finding]) -> set[int]:
-    """Slots named by failing findings (not those concerning the whole block)."""
-    return {slot for f in findings if f.severity == "fail" for slot in f.slots}
-
-
-def _stored(finding: Finding) -> dict[str, Any]:
-    return {
-        "rule": finding.rule,
-        "severity": finding.severity,
-        "slots": list(finding.slots),
-        "message": finding.message,
-        "suggestion": finding.suggestion,
-        "detail": dict(finding.detail),
-    }

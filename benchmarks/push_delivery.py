@@ -83,20 +83,11 @@ def run(backend: str, args: argparse.Namespace) -> None:
         registry.create_meter(
             {"serial": "M", "meter_type": "single-phase"}, date(2026, 1, 1), SETUP
         )
-        registry.register(
-            "channel",
-            {"channel_key": "K", "service_point_id": "SP", "kind": "metered", "unit": "kWh",
-             "interval_minutes": 15, "meter_serial": "M", "meter_channel": "1.0.1.29.0.255"},
-            date(2026, 1, 1),
-            SETUP,
-        )  # fmt: skip
-        registry.register(
-            "channel",
-            {"channel_key": "K2", "service_point_id": "SP", "kind": "metered", "unit": "kWh",
-             "interval_minutes": 15, "meter_serial": "M", "meter_channel": "1.0.2.29.0.255"},
-            date(2026, 1, 1),
-            SETUP,
-        )  # fmt: skip
+        for key, obis in (("K", "1.0.1.29.0.255"), ("K2", "1.0.2.29.0.255")):
+            attributes = {"channel_key": key, "service_point_id": "SP", "kind": "metered",
+                          "unit": "kWh", "interval_minutes": 15, "meter_serial": "M",
+                          "meter_channel": obis}  # fmt: skip
+            registry.register("channel", attributes, date(2026, 1, 1), SETUP)
         workflow = VeeWorkflow(registry, readings)
         batches = installation.collection.deliveries
         assert batches is not None

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -16,7 +15,7 @@ from application.readings import BlockOutcome
 from application.vee_workflow import ESTIMATOR, DeliveryOutcome
 from domain.reading_quality import ReadingQuality
 from domain.vee.estimation.plan import estimate_gaps, find_gaps, with_estimates
-from domain.vee.rules.validation import failed_slots, validate, validate_many
+from domain.vee.rules.validation import failed_slots, pointed_at, validate, validate_many
 from domain.vee.series import EstimationMethod, Finding, ValidationContext, ValidationRule
 
 
@@ -80,7 +79,7 @@ def judge(
     # Only intervals a rule points at (and missing ones) are estimated; a finding about
     # the whole block leaves its values for a person.
     to_estimate = qualities.copy()
-    to_estimate[sorted(failing - _pointed_at(findings))] = ReadingQuality.VALIDATED
+    to_estimate[sorted(failing - pointed_at(findings))] = ReadingQuality.VALIDATED
     judged = dataclasses.replace(
         context, series=dataclasses.replace(context.series, qualities=to_estimate)
     )
@@ -88,14 +87,14 @@ def judge(
     if estimates:
         # Estimated data is validated again; an estimate that fails is not used.
         filled = dataclasses.replace(judged, series=with_estimates(judged.series, estimates))
-        refused = _pointed_at(validate(filled, rules))
+        refused = pointed_at(validate(filled, rules))
         estimates = [e for e in estimates if not refused.intersection(e.slots)]
     estimated = {slot for estimate in estimates for slot in estimate.slots}
     unusable = set(np.flatnonzero(qualities != ReadingQuality.VALIDATED).tolist())
     return Judgement(
         validation=BlockValidation(
             qualities=qualities,
-            findings=[_stored(finding) for finding in findings],
+            findings=[finding.as_stored() for finding in findings],
             estimator=ESTIMATOR,
             estimates=[BlockEstimate(e.slots, e.values, e.method) for e in estimates],
         ),
@@ -119,19 +118,3 @@ def all_validated(length: int) -> Judgement:
         estimated=0,
         for_a_person=0,
     )
-
-
-def _pointed_at(findings: Sequence[Finding]) -> set[int]:
-    """Slots named by failing findings (not those concerning the whole block)."""
-    return {slot for f in findings if f.severity == "fail" for slot in f.slots}
-
-
-def _stored(finding: Finding) -> dict[str, Any]:
-    return {
-        "rule": finding.rule,
-        "severity": finding.severity,
-        "slots": list(finding.slots),
-        "message": finding.message,
-        "suggestion": finding.suggestion,
-        "detail": dict(finding.detail),
-    }

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -84,6 +84,17 @@ class Finding:
     message: str
     suggestion: str = ""
     detail: dict[str, float | int | str] = field(default_factory=dict)
+
+    def as_stored(self) -> dict[str, Any]:
+        """As an event records it (plain JSON values)."""
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "slots": list(self.slots),
+            "message": self.message,
+            "suggestion": self.suggestion,
+            "detail": dict(self.detail),
+        }
 
 
 class ValidationRule(Protocol):

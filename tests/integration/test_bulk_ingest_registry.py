@@ -3,9 +3,7 @@ a channel changed since the last batch is read afresh, the others are not read a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -13,7 +11,6 @@ import pytest
 
 from application.bulk_ingest import BulkIngest
 from domain.channel import Channel
-from tests.backends import store_for
 from tests.integration.test_bulk_ingest import (
     DAY,
     DEVICE,
@@ -21,17 +18,8 @@ from tests.integration.test_bulk_ingest import (
     Side,
     delivery,
     household,
-    opened,
     start_of,
 )
-
-
-@pytest.fixture
-def side(backend: str, tmp_path: Path) -> Iterator[Side]:
-    with store_for(backend, tmp_path / "store") as location:
-        opened_side = opened(location)
-        yield opened_side
-        opened_side.close()
 
 
 def spiky(day_offset: int) -> Any:

@@ -4,10 +4,8 @@ gets its own outcome, and a refused delivery fails alone."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +13,6 @@ import pytest
 from application.bulk_ingest import BulkIngest
 from application.delivery_batches import DeliveryBatches
 from domain.channel import Channel
-from tests.backends import store_for
 from tests.integration.test_bulk_ingest import (
     DAY,
     DEVICE,
@@ -23,17 +20,8 @@ from tests.integration.test_bulk_ingest import (
     Side,
     delivery,
     household,
-    opened,
     start_of,
 )
-
-
-@pytest.fixture
-def side(backend: str, tmp_path: Path) -> Iterator[Side]:
-    with store_for(backend, tmp_path / "store") as location:
-        opened_side = opened(location)
-        yield opened_side
-        opened_side.close()
 
 
 class HeldFirstBatch(BulkIngest):

@@ -8,9 +8,7 @@ behind is checked day by day. Every answer is compared with the event store's ow
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from uuid import UUID
 
 import numpy as np
@@ -25,7 +23,6 @@ from application.bulk_ingest import BulkIngest, ReadingsHistory
 from domain.channel import Channel
 from projections.interval_view import IntervalProjection, IntervalView
 from projections.runner import PollingProjectionRunner
-from tests.backends import store_for
 from tests.integration.test_bulk_ingest import (
     DAY,
     DEVICE,
@@ -34,19 +31,10 @@ from tests.integration.test_bulk_ingest import (
     Side,
     delivery,
     household,
-    opened,
     start_of,
 )
 
 CHANNELS = [Channel.id_for(key) for key in KEYS]
-
-
-@pytest.fixture
-def side(backend: str, tmp_path: Path) -> Iterator[Side]:
-    with store_for(backend, tmp_path / "store") as location:
-        opened_side = opened(location)
-        yield opened_side
-        opened_side.close()
 
 
 def ingest_days(

@@ -80,3 +80,8 @@ def failed_slots(context: ValidationContext, findings: Iterable[Finding]) -> set
         if finding.severity == "fail":
             slots.update(finding.slots or range(len(context.series)))
     return slots
+
+
+def pointed_at(findings: Iterable[Finding]) -> set[int]:
+    """Slots named by failing findings (not those concerning the whole block)."""
+    return {slot for f in findings if f.severity == "fail" for slot in f.slots}
