@@ -9,7 +9,6 @@ a person (the exception queue is a read model of exactly that).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,27 +17,22 @@ from typing import Any, Protocol
 import numpy as np
 from eventsourcing.application import AggregateNotFoundError
 
-from application.block_validation import BlockEstimate, BlockValidation
-from application.readings import BlockOutcome, Readings
+from application.readings import Readings
 from application.register_reads import with_stored
 from application.registry import Registry
+from application.vee_judgement import ESTIMATOR as ESTIMATOR  # re-exported
+from application.vee_judgement import DeliveryOutcome, judge
 from domain.channel import Channel
 from domain.provenance import Provenance
 from domain.reading_quality import ReadingQuality
 from domain.vee.estimation import build_plan
-from domain.vee.estimation.plan import estimate_gaps, find_gaps, with_estimates
 from domain.vee.rule_set import DEFAULT_RULE_SET, RuleSetVersion
-from domain.vee.rules.validation import failed_slots, pointed_at, validate
 from domain.vee.series import (
     EstimationMethod,
     IntervalSeries,
     PowerOutage,
     RegisterRead,
     ValidationContext,
-)
-
-ESTIMATOR = Provenance(
-    actor="hes-vee", reason="automatic estimation", reason_code="VEE", source="system"
 )
 
 
@@ -62,16 +56,6 @@ class Delivery:
     outages: tuple[PowerOutage, ...] = ()
     disconnections: tuple[tuple[datetime, datetime | None], ...] = ()
     clock_deviation_seconds: float | None = None
-
-
-@dataclass(frozen=True)
-class DeliveryOutcome:
-    stored: BlockOutcome
-    validated: int
-    failed: int
-    estimated: int
-    for_a_person: int  # failed or missing intervals no method could estimate
-    findings: list[dict[str, Any]]
 
 
 class VeeWorkflow:
@@ -123,40 +107,12 @@ class VeeWorkflow:
             unit=str(settings.get("unit") or "kWh"),
         )
         rules = self._rule_set(settings.get("rule_set"), start).build()
-        findings = validate(context, rules)
-        failing = failed_slots(context, findings)
-        qualities = np.where(
-            np.isnan(values), ReadingQuality.MISSING, ReadingQuality.VALIDATED
-        ).astype(np.uint8)
-        qualities[sorted(failing)] = ReadingQuality.FAILED
-        # Only intervals a rule points at (and missing ones) are estimated; a finding about
-        # the whole block (a clock drift, say) leaves its values for a person.
-        to_estimate = qualities.copy()
-        to_estimate[sorted(failing - pointed_at(findings))] = ReadingQuality.VALIDATED
-        judged = dataclasses.replace(
-            context, series=dataclasses.replace(incoming, qualities=to_estimate)
-        )
-        estimates = estimate_gaps(judged, find_gaps(judged.series), self.methods)
-        estimates = self._revalidated(judged, estimates, rules)
-        estimated = {slot for estimate in estimates for slot in estimate.slots}
-        validation = BlockValidation(
-            qualities=qualities,
-            findings=[finding.as_stored() for finding in findings],
-            estimator=ESTIMATOR,
-            estimates=[BlockEstimate(e.slots, e.values, e.method) for e in estimates],
-        )
+        judgement = judge(context, rules, self.methods)
         stored = self.readings.record_block(
-            channel_id, interval, start, values, statuses, provenance, validation=validation
-        )
-        unusable = set(np.flatnonzero(qualities != ReadingQuality.VALIDATED).tolist())
-        return DeliveryOutcome(
-            stored=stored,
-            validated=int(np.sum(qualities == ReadingQuality.VALIDATED)),
-            failed=len(failing),
-            estimated=len(estimated),
-            for_a_person=len(unusable - estimated),
-            findings=validation.findings,  # type: ignore[arg-type]
-        )
+            channel_id, interval, start, values, statuses, provenance,
+            validation=judgement.validation,
+        )  # fmt: skip
+        return judgement.outcome(stored)
 
     def _credited_outages(
         self, settings: dict[str, Any], start: datetime, end: datetime
@@ -183,14 +139,3 @@ class VeeWorkflow:
         except AggregateNotFoundError:
             return DEFAULT_RULE_SET
         return version
-
-    @staticmethod
-    def _revalidated(
-        context: ValidationContext, estimates: list[Any], rules: list[Any]
-    ) -> list[Any]:
-        """Estimated data is validated again; an estimate that fails is not used."""
-        if not estimates:
-            return estimates
-        filled = dataclasses.replace(context, series=with_estimates(context.series, estimates))
-        failing = pointed_at(validate(filled, rules))
-        return [e for e in estimates if not failing.intersection(e.slots)]

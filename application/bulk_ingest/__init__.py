@@ -30,13 +30,13 @@ writer (a version conflict), it is rolled back and its deliveries go through
 
 Modules: ``ingest`` (``BulkIngest``), ``lookups`` (channels and rule sets, kept while the
 registry does not change them), ``reads`` (what a batch reads), ``plans`` (deliveries
-resolved, chunks, waves), ``judging`` (validate, estimate, validate again),
+resolved, chunks, waves), ``judging`` (a wave's findings; ``application/vee_judgement``
+does the rest for both paths),
 ``series_parts`` (history windows and overlays), ``sources`` (the history and period
 sources it reads from).
 """
 
 from application.bulk_ingest.ingest import BulkIngest, IngestTimings
-from application.bulk_ingest.judging import Judgement, judge
 from application.bulk_ingest.sources import (
     DailyUsageSource,
     ExternalPeriodsInBulk,
@@ -50,7 +50,5 @@ __all__ = [
     "ExternalPeriodsInBulk",
     "HistorySource",
     "IngestTimings",
-    "Judgement",
     "ReadingsHistory",
-    "judge",
 ]

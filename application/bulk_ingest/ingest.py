@@ -11,7 +11,7 @@ from uuid import UUID
 import numpy as np
 from eventsourcing.persistence import IntegrityError
 
-from application.bulk_ingest.judging import Judgement, all_validated, judge, validated
+from application.bulk_ingest.judging import validated
 from application.bulk_ingest.lookups import RegistryLookups
 from application.bulk_ingest.plans import BatchContext, Chunk, Planned, waves
 from application.bulk_ingest.reads import BatchReads
@@ -23,6 +23,7 @@ from application.bulk_ingest.sources import (
 from application.readings import BlockOutcome, Readings
 from application.register_reads import with_stored
 from application.registry import Registry
+from application.vee_judgement import Judgement, all_validated, judge
 from application.vee_workflow import Delivery, DeliveryOutcome, ExternalPeriodSource, VeeWorkflow
 from domain.channel_day import ChannelDay, day_start
 from domain.provenance import Provenance

@@ -6,17 +6,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 import numpy as np
 
+from application.vee_judgement import Judgement
 from application.vee_workflow import Delivery
 from domain.channel_day import ChannelDay, day_start
 from domain.vee.series import IntervalSeries, RegisterRead, ValidationRule
-
-if TYPE_CHECKING:  # judging imports Planned from here
-    from application.bulk_ingest.judging import Judgement
 
 
 @dataclass

@@ -29,7 +29,8 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from application.errors import ConcurrentEdit
-from application.vee_workflow import ESTIMATOR, VeeWorkflow
+from application.vee_judgement import ESTIMATOR, revalidated
+from application.vee_workflow import VeeWorkflow
 from application.workflow.period import Period
 from domain.channel import Channel
 from domain.channel_day import ChannelDay, day_start
@@ -126,7 +127,7 @@ class PeriodReview:
         )
         rules = self.workflow._rule_set(settings.get("rule_set"), start).build()
         proposed = estimate_gaps(context, find_gaps(context.series), self.workflow.methods)
-        estimates = VeeWorkflow._revalidated(context, proposed, rules)
+        estimates = revalidated(context, proposed, rules)
         filled = np.zeros(len(series), dtype=bool)
         for estimate in estimates:
             filled[list(estimate.slots)] = True
