@@ -9,7 +9,7 @@ a person (the exception queue is a read model of exactly that).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -80,36 +80,20 @@ class VeeWorkflow:
         settings = channel.attributes_on(start.date())
         interval = int(settings["interval_minutes"])
         channel_id = Channel.id_for(delivery.channel_key)
-        values = np.asarray(delivery.values, dtype=np.float64)
-        statuses = np.asarray(delivery.statuses, dtype=np.uint8)
-        end = start + timedelta(minutes=interval) * len(values)
-        incoming = IntervalSeries(
-            start,
-            interval,
-            values,
-            statuses,
-            np.where(np.isnan(values), ReadingQuality.MISSING, ReadingQuality.RAW).astype(np.uint8),
-        )
+        end = start + timedelta(minutes=interval) * len(delivery.values)
         history_start = start - timedelta(days=self.history_days)
         history, previously, stored_reads = self.readings.delivery_context(
             channel_id, interval, history_start, start, end
         )
-        context = ValidationContext(
-            series=incoming,
-            history=history,
-            # With the register reads recorded before (a field read, the midnights of
-            # an earlier read), so the sum check sees them whichever way data came.
-            registers=with_stored(delivery.registers, stored_reads, start, end),
-            outages=delivery.outages + self._credited_outages(settings, start, end),
-            disconnections=delivery.disconnections,
-            clock_deviation_seconds=delivery.clock_deviation_seconds,
-            previously_delivered=previously,
-            unit=str(settings.get("unit") or "kWh"),
-        )
+        context = validation_context(
+            delivery, start, interval, settings, history, previously, stored_reads,
+            self._credited_outages(settings, start, end),
+        )  # fmt: skip
         rules = self._rule_set(settings.get("rule_set"), start).build()
         judgement = judge(context, rules, self.methods)
+        series = context.series
         stored = self.readings.record_block(
-            channel_id, interval, start, values, statuses, provenance,
+            channel_id, interval, start, series.values, series.statuses, provenance,
             validation=judgement.validation,
         )  # fmt: skip
         return judgement.outcome(stored)
@@ -117,15 +101,10 @@ class VeeWorkflow:
     def _credited_outages(
         self, settings: dict[str, Any], start: datetime, end: datetime
     ) -> tuple[PowerOutage, ...]:
-        """Outages billing credited the customer for count as outages the meter saw."""
         point = settings.get("service_point_id")
         if self.external_periods is None or not point:
             return ()
-        return tuple(
-            PowerOutage(first, last)
-            for kind, first, last in self.external_periods.periods(point, start, end)
-            if kind == "outage_credit"
-        )
+        return credited_outages(self.external_periods.periods(point, start, end), start, end)
 
     def _rule_set(self, name: str | None, start: datetime) -> RuleSetVersion:
         if not name:
@@ -139,3 +118,51 @@ class VeeWorkflow:
         except AggregateNotFoundError:
             return DEFAULT_RULE_SET
         return version
+
+
+def credited_outages(
+    periods: Iterable[tuple[str, datetime, datetime]], start: datetime, end: datetime
+) -> tuple[PowerOutage, ...]:
+    """Outages billing credited the customer for (of ``periods``, billing's periods of
+    the service point) count as outages the meter saw, where they touch [start, end)."""
+    return tuple(
+        PowerOutage(first, last)
+        for kind, first, last in periods
+        if kind == "outage_credit" and first < end and last > start
+    )
+
+
+def validation_context(
+    delivery: Delivery,
+    start: datetime,
+    interval: int,
+    settings: dict[str, Any],
+    history: IntervalSeries | None,
+    previously: IntervalSeries,
+    stored_reads: Sequence[RegisterRead],
+    credited: tuple[PowerOutage, ...],
+) -> ValidationContext:
+    """What the rules see of one delivery, on either path: its intervals (raw, or
+    missing where NaN), the history, the values delivered before, its register reads
+    with those stored before, its outages with billing's credited ones."""
+    values = np.asarray(delivery.values, dtype=np.float64)
+    end = start + timedelta(minutes=interval) * len(values)
+    qualities = np.where(np.isnan(values), ReadingQuality.MISSING, ReadingQuality.RAW)
+    return ValidationContext(
+        series=IntervalSeries(
+            start,
+            interval,
+            values,
+            np.asarray(delivery.statuses, dtype=np.uint8),
+            qualities.astype(np.uint8),
+        ),
+        history=history,
+        # With the register reads recorded before (a field read, the midnights of an
+        # earlier read), so the sum check sees them whichever way data came.
+        registers=with_stored(delivery.registers, stored_reads, start, end),
+        outages=delivery.outages + credited,
+        disconnections=delivery.disconnections,
+        clock_deviation_seconds=delivery.clock_deviation_seconds,
+        previously_delivered=previously,
+        unit=str(settings.get("unit") or "kWh"),
+    )

@@ -21,19 +21,23 @@ from application.bulk_ingest.sources import (
     ReadingsHistory,
 )
 from application.readings import BlockOutcome, Readings
-from application.register_reads import with_stored
 from application.registry import Registry
 from application.vee_judgement import Judgement, all_validated, judge
-from application.vee_workflow import Delivery, DeliveryOutcome, ExternalPeriodSource, VeeWorkflow
+from application.vee_workflow import (
+    Delivery,
+    DeliveryOutcome,
+    ExternalPeriodSource,
+    VeeWorkflow,
+    credited_outages,
+    validation_context,
+)
 from domain.channel_day import ChannelDay, day_start
 from domain.provenance import Provenance
-from domain.reading_quality import ReadingQuality
 from domain.vee.estimation import build_plan
 from domain.vee.rules.validation import clear_rows
 from domain.vee.series import (
     EstimationMethod,
     IntervalSeries,
-    PowerOutage,
     RegisterRead,
     ValidationContext,
 )
@@ -215,29 +219,11 @@ class BulkIngest:
                 overlay(history, channel_day, raw=False)
             overlay(previously, channel_day, raw=True)
         point = str(plan.settings.get("service_point_id") or "")
-        credited = tuple(
-            PowerOutage(first, last)
-            for kind, first, last in periods.get(point, ())
-            if kind == "outage_credit" and first < end and last > start
-        )
-        incoming_qualities = np.where(
-            np.isnan(plan.values), ReadingQuality.MISSING, ReadingQuality.RAW
-        ).astype(np.uint8)
-        delivery = plan.delivery
-        return ValidationContext(
-            series=IntervalSeries(
-                start, plan.interval, plan.values, plan.statuses, incoming_qualities
-            ),
-            history=history,
-            registers=with_stored(
-                delivery.registers, registers.get(plan.channel_id, ()), start, end
-            ),
-            outages=delivery.outages + credited,
-            disconnections=delivery.disconnections,
-            clock_deviation_seconds=delivery.clock_deviation_seconds,
-            previously_delivered=previously,
-            unit=str(plan.settings.get("unit") or "kWh"),
-        )
+        return validation_context(
+            plan.delivery, start, plan.interval, plan.settings, history, previously,
+            registers.get(plan.channel_id, ()),
+            credited_outages(periods.get(point, ()), start, end),
+        )  # fmt: skip
 
     def _stage(
         self, chunk: Chunk, plan: Planned, judgement: Judgement, provenance: Provenance
