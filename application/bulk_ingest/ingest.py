@@ -164,9 +164,7 @@ class BulkIngest:
         judged = time.perf_counter()
         try:
             self.readings.save(*chunk.staged.values())
-            remember = getattr(self.history, "remember", None)
-            if remember is not None:  # the history may not show them until its model catches up
-                remember(chunk.staged.values())
+            self.history.remember(chunk.staged.values())
         except IntegrityError:
             # Someone wrote one of these days meanwhile: redo the chunk from the store.
             self.timings.retried_chunks += 1

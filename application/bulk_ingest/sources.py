@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 from uuid import UUID
@@ -11,6 +11,7 @@ import numpy as np
 
 from application.readings import Readings
 from application.vee_workflow import ExternalPeriodSource
+from domain.channel_day import ChannelDay
 from domain.vee.series import IntervalSeries
 
 
@@ -27,6 +28,11 @@ class HistorySource(Protocol):
         """Those ``ChannelDay`` ids that may exist; an id left out is known not to."""
         ...
 
+    def remember(self, channel_days: Iterable[ChannelDay]) -> None:
+        """Channel days the ingest just saved: a source that may lag behind the event
+        store can answer from them until it catches up."""
+        ...
+
 
 class ReadingsHistory:
     """The fallback source: the Readings application itself (exact, one query a day)."""
@@ -41,6 +47,9 @@ class ReadingsHistory:
 
     def recorded_days(self, day_ids: Collection[UUID]) -> Collection[UUID]:
         return set(day_ids)  # unknown here: every day is looked up
+
+    def remember(self, channel_days: Iterable[ChannelDay]) -> None:
+        """Nothing to do: the event store never lags behind itself."""
 
 
 @runtime_checkable

@@ -186,6 +186,9 @@ class MissesExistingDays:
     def recorded_days(self, day_ids: Any) -> set[UUID]:
         return set()
 
+    def remember(self, channel_days: Any) -> None:
+        self.inner.remember(channel_days)
+
 
 @pytest.fixture
 def one_by_one(backend: str, tmp_path: Path) -> Iterator[Side]:
