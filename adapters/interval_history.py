@@ -90,7 +90,7 @@ class IntervalViewHistory:
         versions = np.zeros((len(channels), day_count), dtype=np.int64)
         # Read before the rows: rows read after it are at least as new as this.
         unprojected = self._unprojected()
-        stale: dict[UUID, tuple[int, int, int]] = {}
+        stale: dict[tuple[int, int], ChannelDay | None] = {}
         if channels and count:
             rows = slot_rows(self.view, channels, first_day * _DAY, stop, step)
             row, day = rows["row"].astype(np.int64), rows["first"] // _DAY - first_day
@@ -98,11 +98,8 @@ class IntervalViewHistory:
             statuses[row, day] = rows["statuses"]
             qualities[row, day] = rows["qualities"]
             versions[row, day] = rows["version"]
-            if unprojected is None:  # far behind: every day of the window is checked
-                stale = self._stale_by_version(channels, versions, first_day)
-            elif unprojected:
-                stale = self._stale_in_tail(rows, unprojected, channels, versions, first_day)
-        for cell, channel_day in self._read_stale(stale).items():
+            stale = self._stale_days(rows, unprojected, channels, versions, first_day)
+        for cell, channel_day in stale.items():
             if channel_day is None:  # the event store has no such day: nothing is known
                 values[cell], statuses[cell], qualities[cell] = np.nan, 0, 0
             else:
@@ -146,18 +143,15 @@ class IntervalViewHistory:
         unknown = np.zeros(len(channels), dtype=bool)
         versions = np.zeros((len(channels), day_count), dtype=np.int64)
         unprojected = self._unprojected()
-        stale: dict[UUID, tuple[int, int, int]] = {}
+        stale: dict[tuple[int, int], ChannelDay | None] = {}
         if channels and day_count:
             rows = usage_rows(self.view, channels, (first_day * _DAY, stop, step))
             row, day = rows["row"].astype(np.int64), rows["first"] // _DAY - first_day
             totals[row, day] = np.where(rows["complete"] == 1, rows["total"], np.nan)
             versions[row, day] = rows["version"]
             unknown[row[rows["complete"] < 0]] = True
-            if unprojected is None:
-                stale = self._stale_by_version(channels, versions, first_day)
-            elif unprojected:
-                stale = self._stale_in_tail(rows, unprojected, channels, versions, first_day)
-        for cell, channel_day in self._read_stale(stale).items():
+            stale = self._stale_days(rows, unprojected, channels, versions, first_day)
+        for cell, channel_day in stale.items():
             totals[cell] = np.nan
             if channel_day is not None:
                 usage = day_usage(channel_day.values, channel_day.qualities)
@@ -214,6 +208,24 @@ class IntervalViewHistory:
             found = session.execute(query, {"name": self.readings.name, "limit": _TAIL + 1})
             tail = {_uuid(originator): int(version) for originator, version in found}
         return None if len(tail) > _TAIL else tail
+
+    def _stale_days(
+        self,
+        rows: np.ndarray,
+        unprojected: dict[UUID, int] | None,
+        channels: list[UUID],
+        versions: np.ndarray,
+        first_day: int,
+    ) -> dict[tuple[int, int], ChannelDay | None]:
+        """By cell (channel row, day column), the days the rows do not show as the event
+        store has them now (None: it has no such day)."""
+        if unprojected is None:  # far behind: every day of the window is checked
+            return self._read_stale(self._stale_by_version(channels, versions, first_day))
+        if not unprojected:
+            return {}
+        return self._read_stale(
+            self._stale_in_tail(rows, unprojected, channels, versions, first_day)
+        )
 
     def _stale_in_tail(
         self,

@@ -44,11 +44,7 @@ def clear_rows(
     screen runs ``check`` on the context as given, so it must not look at the history
     (tests/unit/vee/test_rules_screens.py holds every such rule to that)."""
     clear = np.zeros(len(contexts), dtype=bool)
-    groups: dict[tuple[int, int, int], list[int]] = {}
-    for row, context in enumerate(contexts):
-        key = (context.series.interval_minutes, len(context.series), len(history_totals[row]))
-        groups.setdefault(key, []).append(row)
-    for rows in groups.values():
+    for rows in _same_shape(contexts, [len(totals) for totals in history_totals]):
         totals = np.stack([history_totals[row] for row in rows])
         batch = DeliveryBatch([contexts[row] for row in rows], totals)
         passed = np.isfinite(batch.values).all(axis=1)
@@ -64,11 +60,15 @@ def clear_rows(
     return clear
 
 
-def _same_shape(contexts: Sequence[ValidationContext]) -> list[list[int]]:
-    """Row numbers grouped by interval length and slot count (what a batch must share)."""
-    groups: dict[tuple[int, int], list[int]] = {}
+def _same_shape(
+    contexts: Sequence[ValidationContext], history_days: Sequence[int] | None = None
+) -> list[list[int]]:
+    """Row numbers grouped by interval length and slot count (what a batch must share),
+    and by history length when the histories come as daily totals."""
+    groups: dict[tuple[int, int, int], list[int]] = {}
     for row, context in enumerate(contexts):
-        key = (context.series.interval_minutes, len(context.series))
+        days = history_days[row] if history_days is not None else 0
+        key = (context.series.interval_minutes, len(context.series), days)
         groups.setdefault(key, []).append(row)
     return list(groups.values())
 
