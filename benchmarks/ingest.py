@@ -52,6 +52,7 @@ from application.readings import Readings
 from application.registry import Registry
 from application.vee_workflow import Delivery, VeeWorkflow
 from benchmarks.as_of import machine
+from benchmarks.scratch_stores import DEFAULT_ADMIN_DSN
 from domain.channel import Channel
 from domain.provenance import Provenance
 from projections.read_models import ReadModels
@@ -60,7 +61,6 @@ FIRST_DAY = date(2026, 1, 5)
 TARGET_PER_SECOND = 300_000
 DEVICE = Provenance("hes-collector", "load profile read", "device")
 SETUP = Provenance("benchmark", "set-up", "system")
-DEFAULT_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 
 
 def engine_of(url: str) -> Engine:

@@ -17,29 +17,22 @@ models caught up every 50 pushes outside the timing.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from adapters.persistence.factory import dispose_datastore
-from adapters.persistence.scratch import scratch_postgres_database
-from adapters.persistence.store import StoreLocation, locate_store
 from adapters.security.passwords import Argon2PasswordHasher
 from application.vee_workflow import Delivery, VeeWorkflow
+from benchmarks.scratch_stores import run_on_backends, scratch_store
 from domain.channel import Channel
 from domain.provenance import Provenance
 from interfaces.installation import Installation
 
-DEFAULT_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 SETUP = Provenance("bench", "push benchmark", "system")
 DEVICE = Provenance("hes-push-listener", "meter push", "device")
 START = datetime(2026, 3, 1, tzinfo=UTC)
@@ -48,24 +41,12 @@ STEP = timedelta(minutes=15)
 
 @contextmanager
 def opened(backend: str, admin_dsn: str) -> Iterator[Installation]:
-    def installation(store: StoreLocation) -> Installation:
-        return Installation.open(
+    with scratch_store(backend, admin_dsn) as store:
+        installation = Installation.open(
             store.data_dir, store.url, hasher=Argon2PasswordHasher.cheap_for_tests()
         )
-
-    with tempfile.TemporaryDirectory() as directory:
-        if backend == "postgres":
-            with scratch_postgres_database(admin_dsn, "hes_bench") as url:
-                found = installation(locate_store(Path(directory), url))
-                yield found
-                found.close()
-                dispose_datastore(url)
-            return
-        store = locate_store(Path(directory))
-        found = installation(store)
-        yield found
-        found.close()
-        dispose_datastore(store.url)
+        yield installation
+        installation.close()
 
 
 def mean_ms(work: Callable[[int], Any], numbers: range) -> float:
@@ -144,17 +125,11 @@ def run(backend: str, args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
-    parser.add_argument("--pushes", type=int, default=600)
-    parser.add_argument("--warm-up", type=int, default=100)
-    parser.add_argument(
-        "--postgres-dsn", default=os.environ.get("HES_BENCH_POSTGRES_DSN", DEFAULT_ADMIN_DSN)
-    )
-    args = parser.parse_args()
-    print(f"python {platform.python_version()}, load average {os.getloadavg()}")
-    for backend in ("sqlite", "postgres") if args.backend == "both" else (args.backend,):
-        run(backend, args)
+    def arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--pushes", type=int, default=600)
+        parser.add_argument("--warm-up", type=int, default=100)
+
+    run_on_backends(__doc__.split("\n\n")[0], run, arguments)
 
 
 if __name__ == "__main__":

@@ -13,37 +13,15 @@ every sign-in), as a long-lived API user's does.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
-from adapters.persistence.factory import dispose_datastore
-from adapters.persistence.scratch import scratch_postgres_database
-from adapters.persistence.store import locate_store
 from adapters.security.passwords import Argon2PasswordHasher
 from application.security import Security
+from benchmarks.scratch_stores import run_on_backends, scratch_store
 from domain.provenance import Provenance
 
-DEFAULT_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 SETUP = Provenance("bench", "token check benchmark", "system")
-
-
-@contextmanager
-def store_env(backend: str, admin_dsn: str) -> Iterator[dict[str, str]]:
-    if backend == "postgres":
-        with scratch_postgres_database(admin_dsn, "hes_bench") as url:
-            yield locate_store(None, url).application_env()
-            dispose_datastore(url)
-        return
-    with tempfile.TemporaryDirectory() as directory:
-        store = locate_store(Path(directory))
-        yield store.application_env()
-        dispose_datastore(store.url)
 
 
 def timed(security: Security, token: str, checks: int) -> list[float]:
@@ -58,7 +36,8 @@ def timed(security: Security, token: str, checks: int) -> list[float]:
 
 def run(backend: str, args: argparse.Namespace) -> None:
     hasher = Argon2PasswordHasher.cheap_for_tests()
-    with store_env(backend, args.postgres_dsn) as env:
+    with scratch_store(backend, args.postgres_dsn) as store:
+        env = store.application_env()
         cached = Security(env, hasher)
         cached.enrol("olga", "operator-password", ["operator"], SETUP)
         tokens = [cached.issue_token("olga", f"client {n}", SETUP) for n in range(20)]
@@ -83,17 +62,11 @@ def run(backend: str, args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
-    parser.add_argument("--checks", type=int, default=2000)
-    parser.add_argument("--sign-ins", type=int, default=40)
-    parser.add_argument(
-        "--postgres-dsn", default=os.environ.get("HES_BENCH_POSTGRES_DSN", DEFAULT_ADMIN_DSN)
-    )
-    args = parser.parse_args()
-    print(f"python {platform.python_version()}, load average {os.getloadavg()}")
-    for backend in ("sqlite", "postgres") if args.backend == "both" else (args.backend,):
-        run(backend, args)
+    def arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--checks", type=int, default=2000)
+        parser.add_argument("--sign-ins", type=int, default=40)
+
+    run_on_backends(__doc__.split("\n\n")[0], run, arguments)
 
 
 if __name__ == "__main__":
