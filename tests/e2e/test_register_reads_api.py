@@ -22,11 +22,13 @@ from domain.channel import Channel
 from domain.provenance import Provenance
 from interfaces.installation import Installation
 from tests.e2e.api_clients import api_client
+from tests.meters import register_profile_channel
 
 SETUP = Provenance("test", "set-up", "system")
 DEVICE = Provenance("hes-collector", "load profile read", "device")
 DAY = datetime(2026, 3, 4, tzinfo=UTC)
-URL = "/api/v1/channels/SP-1:A+/registers"
+CHANNEL = "SP-M-1:A+"  # tests.meters.register_profile_channel
+URL = f"/api/v1/channels/{CHANNEL}/registers"
 
 
 @dataclass
@@ -46,14 +48,7 @@ def site(store: StoreLocation) -> Iterator[Site]:
     installation.registry.create_meter(
         {"serial": "M-1", "meter_type": "single-phase"}, date(2026, 1, 1), SETUP
     )
-    installation.registry.register(
-        "channel",
-        {"channel_key": "SP-1:A+", "service_point_id": "SP-1", "kind": "metered",
-         "unit": "kWh", "interval_minutes": 15, "meter_serial": "M-1",
-         "meter_channel": "1.0.1.29.0.255"},
-        date(2026, 1, 1),
-        SETUP,
-    )  # fmt: skip
+    register_profile_channel(installation, "M-1", date(2026, 1, 1), SETUP)
     yield Site(installation, api_client(installation, "olga"), api_client(installation, "bill"))
     installation.close()
 
@@ -78,7 +73,7 @@ def test_reads_are_recorded_corrected_and_read_as_of_any_time(site: Site) -> Non
 
     assert (first.json()["recorded"], again.json()["recorded"]) == (2, 0)
     assert corrected.json() == {
-        "channel_id": str(Channel.id_for("SP-1:A+")), "recorded": 1, "received": 1,
+        "channel_id": str(Channel.id_for(CHANNEL)), "recorded": 1, "received": 1,
     }  # fmt: skip
     assert [(r["read_at"], r["value"]) for r in now["reads"]] == [
         ("2026-03-04T00:00:00+00:00", "10234.6"),
@@ -136,7 +131,7 @@ def test_the_estimate_step_fills_a_gap_between_deliveries_from_stored_registers(
     workflow = VeeWorkflow(installation.registry, installation.readings)
     for first, stop in ((0, 32), (52, 96)):
         workflow.process(
-            Delivery("SP-1:A+", DAY + timedelta(minutes=15 * first), values[first:stop],
+            Delivery(CHANNEL, DAY + timedelta(minutes=15 * first), values[first:stop],
                      np.zeros(stop - first)),
             DEVICE,
         )  # fmt: skip
@@ -147,6 +142,6 @@ def test_the_estimate_step_fills_a_gap_between_deliveries_from_stored_registers(
 
     assert result["estimated"] == 20
     assert result["channels"][0]["methods"] == {"register_distribution": 20}
-    rows = installation.readings.intervals(Channel.id_for("SP-1:A+"), DAY, DAY + timedelta(1))
+    rows = installation.readings.intervals(Channel.id_for(CHANNEL), DAY, DAY + timedelta(1))
     assert len(rows) == 96
     assert sum(row["value"] for row in rows) == pytest.approx(advance, abs=1e-6)
