@@ -87,9 +87,9 @@ class VeeWorkflow:
         )
         context = validation_context(
             delivery, start, interval, settings, history, previously, stored_reads,
-            self._credited_outages(settings, start, end),
+            self.outages_credited(settings, start, end),
         )  # fmt: skip
-        rules = self._rule_set(settings.get("rule_set"), start).build()
+        rules = self.rule_set_on(settings.get("rule_set"), start).build()
         judgement = judge(context, rules, self.methods)
         series = context.series
         stored = self.readings.record_block(
@@ -98,15 +98,17 @@ class VeeWorkflow:
         )  # fmt: skip
         return judgement.outcome(stored)
 
-    def _credited_outages(
+    def outages_credited(
         self, settings: dict[str, Any], start: datetime, end: datetime
     ) -> tuple[PowerOutage, ...]:
+        """Billing's credited outages of the channel's service point over [start, end)."""
         point = settings.get("service_point_id")
         if self.external_periods is None or not point:
             return ()
         return credited_outages(self.external_periods.periods(point, start, end), start, end)
 
-    def _rule_set(self, name: str | None, start: datetime) -> RuleSetVersion:
+    def rule_set_on(self, name: str | None, start: datetime) -> RuleSetVersion:
+        """The version of the named rule set (the default without one) in force at start."""
         if not name:
             return DEFAULT_RULE_SET
         try:

@@ -48,7 +48,7 @@ class RegistryLookups:
                 raise BlockOutOfDay(f"{start.isoformat()} is not on a {interval} min boundary")
             name = settings.get("rule_set")
             if (name, start.date()) not in rule_sets:
-                version = self.workflow._rule_set(name, start)
+                version = self.workflow.rule_set_on(name, start)
                 rule_sets[(name, start.date())] = self._rules(version)
             plans.append(
                 Planned(

@@ -122,10 +122,10 @@ class PeriodReview:
             registers=tuple(
                 self.readings.stored_register_reads([channel_id], start, end).get(channel_id, ())
             ),
-            outages=self.workflow._credited_outages(settings, start, end),
+            outages=self.workflow.outages_credited(settings, start, end),
             unit=str(settings.get("unit") or "kWh"),
         )
-        rules = self.workflow._rule_set(settings.get("rule_set"), start).build()
+        rules = self.workflow.rule_set_on(settings.get("rule_set"), start).build()
         proposed = estimate_gaps(context, find_gaps(context.series), self.workflow.methods)
         estimates = revalidated(context, proposed, rules)
         filled = np.zeros(len(series), dtype=bool)
